@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "fs.h"
+
+int imgfs_fs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_error *err)
+{
+	if (!strncmp(img->fstype, "ext", 3))
+		return imgfs_ext4_open(img, fsp, err);
+	return imgfs_error_set(err, EMEDIUMTYPE, "%s: no backend serves %s", img->path,
+			       img->fstype);
+}
+
+void imgfs_fs_close(struct imgfs_fs *fs)
+{
+	fs->ops->close(fs);
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <blkid/blkid.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "image.h"
+
+static void blkid_probep(blkid_probe *pr)
+{
+	if (*pr)
+		blkid_free_probe(*pr);
+}
+#define _cleanup_probe_ _cleanup_(blkid_probep)
+
+bool imgfs_fstype_supported(const char *fstype)
+{
+	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") ||
+	       !strcmp(fstype, "ext4");
+}
+
+static bool fstype_matches(const char *want, const char *found)
+{
+	if (!want || !strcmp(want, "auto"))
+		return true;
+	/* "ext4" names the driver, which serves ext2 and ext3 as well. */
+	if (!strcmp(want, "ext4"))
+		return !strncmp(found, "ext", 3);
+	return !strcmp(want, found);
+}
+
+static int image_size(int fd, const struct stat *st, uint64_t *size)
+{
+	if (S_ISREG(st->st_mode)) {
+		*size = (uint64_t)st->st_size;
+		return 0;
+	}
+	if (ioctl(fd, BLKGETSIZE64, size) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Find partition @partno (1-based) in a GPT or MBR table. */
+static int find_partition(struct imgfs_image *img, unsigned partno, struct imgfs_error *err)
+{
+	_cleanup_probe_ blkid_probe pr = blkid_new_probe();
+	blkid_partlist parts;
+	blkid_partition part;
+	uint64_t start, len;
+
+	if (!pr)
+		return imgfs_error_set(err, ENOMEM, "out of memory");
+	if (blkid_probe_set_device(pr, img->fd, 0, (blkid_loff_t)img->size) < 0)
+		return imgfs_error_set(err, EIO, "%s: cannot probe", img->path);
+	blkid_probe_enable_superblocks(pr, 0);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	parts = blkid_probe_get_partitions(pr);
+	if (!parts || blkid_partlist_numof_partitions(parts) <= 0)
+		return imgfs_error_set(err, ENXIO, "%s: no partition table, so no partition %u",
+				       img->path, partno);
+	part = blkid_partlist_get_partition_by_partno(parts, (int)partno);
+	if (!part)
+		return imgfs_error_set(err, ENXIO, "%s: no partition %u in its %s table",
+				       img->path, partno,
+				       blkid_parttable_get_type(blkid_partlist_get_table(parts)));
+	start = (uint64_t)blkid_partition_get_start(part) * 512;
+	len = (uint64_t)blkid_partition_get_size(part) * 512;
+	if (start >= img->size || len > img->size - start)
+		return imgfs_error_set(err, ENXIO, "%s: partition %u lies outside the image",
+				       img->path, partno);
+	img->offset = start;
+	img->size = len;
+	return 0;
+}
+
+/* What blkid sees at the image's offset: a filesystem type, or a partition table. */
+static int probe_fstype(struct imgfs_image *img, const char *want, struct imgfs_error *err)
+{
+	_cleanup_probe_ blkid_probe pr = blkid_new_probe();
+	const char *type = NULL, *pttype = NULL;
+	int r;
+
+	if (!pr)
+		return imgfs_error_set(err, ENOMEM, "out of memory");
+	if (blkid_probe_set_device(pr, img->fd, (blkid_loff_t)img->offset,
+				   (blkid_loff_t)img->size) < 0)
+		return imgfs_error_set(err, EIO, "%s: cannot probe", img->path);
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	r = blkid_do_safeprobe(pr);
+	if (r == -2)
+		return imgfs_error_set(err, EMEDIUMTYPE,
+				       "%s: ambiguous: more than one filesystem signature found",
+				       img->path);
+	if (r < 0)
+		return imgfs_error_set(err, EIO, "%s: cannot probe: %s", img->path, strerror(errno));
+	if (r == 0) {
+		blkid_probe_lookup_value(pr, "TYPE", &type, NULL);
+		blkid_probe_lookup_value(pr, "PTTYPE", &pttype, NULL);
+	}
+	if (!type && pttype)
+		return imgfs_error_set(err, EMEDIUMTYPE,
+				       "%s: holds a %s partition table, not a filesystem: choose one with -o partition=N",
+				       img->path, pttype);
+	if (!type)
+		return imgfs_error_set(err, EMEDIUMTYPE, "%s: no filesystem found", img->path);
+	if (!imgfs_fstype_supported(type))
+		return imgfs_error_set(err, EMEDIUMTYPE,
+				       "%s: %s filesystem is not supported (imgfs serves ext2, ext3 and ext4)",
+				       img->path, type);
+	if (!fstype_matches(want, type))
+		return imgfs_error_set(err, EMEDIUMTYPE, "%s: is %s, not %s", img->path, type, want);
+	snprintf(img->fstype, sizeof(img->fstype), "%s", type);
+	return 0;
+}
+
+static struct imgfs_image *image_new(int fd, const char *path)
+{
+	struct imgfs_image *img = calloc(1, sizeof(*img));
+
+	if (!img)
+		return NULL;
+	img->path = strdup(path);
+	if (!img->path) {
+		free(img);
+		return NULL;
+	}
+	img->fd = fd;
+	return img;
+}
+
+int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
+		     struct imgfs_image **out, struct imgfs_error *err)
+{
+	_cleanup_image_ struct imgfs_image *img = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	if (opts->has_offset && opts->partition)
+		return imgfs_error_set(err, EINVAL, "offset= and partition= exclude each other");
+	fd = open(path, (opts->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0)
+		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return imgfs_error_set(err, EINVAL, "%s: not a regular file or block device", path);
+	img = image_new(fd, path);
+	if (!img)
+		return imgfs_error_set(err, ENOMEM, "out of memory");
+	fd = -1;
+	img->block_device = S_ISBLK(st.st_mode);
+	img->writable = opts->writable;
+	r = image_size(img->fd, &st, &img->size);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: cannot get size: %s", path, strerror(-r));
+	if (opts->has_offset) {
+		if (opts->offset >= img->size)
+			return imgfs_error_set(err, EINVAL,
+					       "%s: offset %llu is past the end of the image (%llu bytes)",
+					       path, (unsigned long long)opts->offset,
+					       (unsigned long long)img->size);
+		img->offset = opts->offset;
+		img->size -= opts->offset;
+	} else if (opts->partition) {
+		r = find_partition(img, opts->partition, err);
+		if (r < 0)
+			return r;
+	}
+	r = probe_fstype(img, opts->fstype, err);
+	if (r < 0)
+		return r;
+	*out = steal_pointer(&img);
+	return 0;
+}
+
+int imgfs_image_from_fd(int fd, uint64_t offset, uint64_t size, const char *fstype,
+			bool writable, struct imgfs_image **out, struct imgfs_error *err)
+{
+	struct imgfs_image *img;
+	struct stat st;
+	uint64_t total;
+	int r;
+
+	if (fstat(fd, &st) < 0)
+		return imgfs_error_set(err, errno, "image descriptor %d: %s", fd, strerror(errno));
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return imgfs_error_set(err, EINVAL, "image descriptor %d: not a file or block device", fd);
+	r = image_size(fd, &st, &total);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "image descriptor %d: %s", fd, strerror(-r));
+	if (offset > total || size > total - offset)
+		return imgfs_error_set(err, EINVAL, "filesystem range lies outside the image");
+	if (strlen(fstype) >= IMGFS_FSTYPE_MAX || !imgfs_fstype_supported(fstype))
+		return imgfs_error_set(err, EMEDIUMTYPE, "unsupported filesystem type %s", fstype);
+	img = image_new(fd, "image");
+	if (!img)
+		return imgfs_error_set(err, ENOMEM, "out of memory");
+	img->offset = offset;
+	img->size = size;
+	img->block_device = S_ISBLK(st.st_mode);
+	img->writable = writable;
+	snprintf(img->fstype, sizeof(img->fstype), "%s", fstype);
+	*out = img;
+	return 0;
+}
+
+void imgfs_image_close(struct imgfs_image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->path);
+	free(img);
+}
+
+int imgfs_image_pread(const struct imgfs_image *img, void *buf, size_t len, uint64_t pos)
+{
+	if (pos > img->size || len > img->size - pos)
+		return -EUCLEAN;
+	return read_full(img->fd, buf, len, (off_t)(img->offset + pos));
+}

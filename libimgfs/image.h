@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * An image: an open file or block device and the byte range inside it that
+ * holds one filesystem.  The helper opens it with the caller's credentials;
+ * the server only ever receives the descriptor.
+ */
+#ifndef IMGFS_IMAGE_H
+#define IMGFS_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define IMGFS_FSTYPE_MAX 16
+
+struct imgfs_image {
+	int fd;			/* image file or block device */
+	uint64_t offset;	/* byte offset of the filesystem */
+	uint64_t size;		/* bytes of filesystem from offset */
+	bool block_device;
+	bool writable;
+	char fstype[IMGFS_FSTYPE_MAX];	/* as probed: ext2, ext3, ext4, xfs */
+	char *path;		/* for messages only; never reopened */
+};
+
+struct imgfs_image_options {
+	bool writable;
+	bool has_offset;
+	uint64_t offset;	/* byte offset, with has_offset */
+	unsigned partition;	/* 1-based partition number, 0 = none */
+	const char *fstype;	/* "auto" or NULL to probe, else required type */
+};
+
+/* Open @path, locate the filesystem and probe its type. */
+int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
+		     struct imgfs_image **out, struct imgfs_error *err);
+
+/* Wrap a descriptor received from the helper (the server's side). */
+int imgfs_image_from_fd(int fd, uint64_t offset, uint64_t size, const char *fstype,
+			bool writable, struct imgfs_image **out, struct imgfs_error *err);
+
+void imgfs_image_close(struct imgfs_image *img);
+
+/* Read @len bytes at filesystem byte @pos, bounds-checked against the image. */
+int imgfs_image_pread(const struct imgfs_image *img, void *buf, size_t len, uint64_t pos);
+
+static inline void imgfs_image_closep(struct imgfs_image **img)
+{
+	if (*img)
+		imgfs_image_close(*img);
+}
+#define _cleanup_image_ _cleanup_(imgfs_image_closep)
+
+/* True for the filesystem types some backend serves. */
+bool imgfs_fstype_supported(const char *fstype);
+
+#endif

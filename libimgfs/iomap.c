@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The iomap engine: checks every mapping a backend hands it, then turns
+ * mappings into read segments.  Backends only describe; this file moves
+ * no metadata and trusts nothing it is given.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fs.h"
+#include "iomap.h"
+
+const char imgfs_zero_buf[IMGFS_ZERO_SIZE];
+
+int imgfs_iomap_check(const struct imgfs_iomap *map, uint64_t ino, uint64_t pos,
+		      uint64_t fs_size)
+{
+	if (map->length == 0 || map->offset > pos || pos - map->offset >= map->length)
+		return fs_corrupt("inode %llu: mapping [%llu, +%llu) does not cover offset %llu",
+				  (unsigned long long)ino, (unsigned long long)map->offset,
+				  (unsigned long long)map->length, (unsigned long long)pos);
+	if (map->offset + map->length < map->offset)
+		return fs_corrupt("inode %llu: mapping at %llu overflows",
+				  (unsigned long long)ino, (unsigned long long)map->offset);
+	switch (map->type) {
+	case IMGFS_IOMAP_HOLE:
+	case IMGFS_IOMAP_INLINE:
+		return 0;
+	case IMGFS_IOMAP_MAPPED:
+	case IMGFS_IOMAP_UNWRITTEN:
+		if (map->addr > fs_size || map->length > fs_size - map->addr)
+			return fs_corrupt("inode %llu: extent at file offset %llu points past the end of the filesystem",
+					  (unsigned long long)ino,
+					  (unsigned long long)map->offset);
+		return 0;
+	default:
+		return fs_corrupt("inode %llu: mapping of unknown type %u",
+				  (unsigned long long)ino, map->type);
+	}
+}
+
+/* Append a segment, merging it with the previous one where they touch. */
+static int add_seg(struct imgfs_read_seg *segs, int nsegs, int max_segs,
+		   int64_t dev_pos, const void *mem, uint64_t len)
+{
+	struct imgfs_read_seg *last = nsegs ? &segs[nsegs - 1] : NULL;
+
+	if (last && dev_pos >= 0 && last->dev_pos >= 0 &&
+	    (uint64_t)last->dev_pos + last->len == (uint64_t)dev_pos) {
+		last->len += len;
+		return nsegs;
+	}
+	if (last && mem == imgfs_zero_buf && last->mem == imgfs_zero_buf &&
+	    last->len + len <= IMGFS_ZERO_SIZE) {
+		last->len += len;
+		return nsegs;
+	}
+	if (nsegs >= max_segs)
+		return -E2BIG;
+	segs[nsegs].len = len;
+	segs[nsegs].dev_pos = dev_pos;
+	segs[nsegs].mem = mem;
+	return nsegs + 1;
+}
+
+int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
+			  uint64_t pos, uint64_t len, struct imgfs_read_seg *segs,
+			  int max_segs, void *inline_buf, size_t inline_size)
+{
+	const struct imgfs_image *img = fs->img;
+	uint64_t end, inline_used = 0;
+	int nsegs = 0;
+
+	if (pos >= isize)
+		return 0;
+	end = isize - pos < len ? isize : pos + len;
+
+	while (pos < end) {
+		struct imgfs_iomap map = { 0 };
+		uint64_t chunk;
+		int r;
+
+		r = fs->ops->iomap_begin(fs, ino, pos, end - pos, 0, &map);
+		if (r < 0)
+			return r;
+		r = imgfs_iomap_check(&map, ino, pos, img->size);
+		if (r < 0)
+			return r;
+		chunk = MIN(map.offset + map.length - pos, end - pos);
+
+		switch (map.type) {
+		case IMGFS_IOMAP_MAPPED:
+			nsegs = add_seg(segs, nsegs, max_segs,
+					(int64_t)(img->offset + map.addr + (pos - map.offset)),
+					NULL, chunk);
+			break;
+		case IMGFS_IOMAP_INLINE: {
+			size_t done = 0;
+
+			if (chunk > inline_size - inline_used)
+				return fs_corrupt("inode %llu: inline data larger than its inode allows",
+						  (unsigned long long)ino);
+			r = fs->ops->read_inline(fs, ino, pos, (char *)inline_buf + inline_used,
+						 chunk, &done);
+			if (r < 0)
+				return r;
+			/* Inline data shorter than i_size reads as zeros after it. */
+			memset((char *)inline_buf + inline_used + done, 0, chunk - done);
+			nsegs = add_seg(segs, nsegs, max_segs, -1,
+					(char *)inline_buf + inline_used, chunk);
+			inline_used += chunk;
+			break;
+		}
+		default:	/* holes and unwritten extents read as zeros */
+			chunk = MIN(chunk, IMGFS_ZERO_SIZE);
+			nsegs = add_seg(segs, nsegs, max_segs, -1, imgfs_zero_buf, chunk);
+			break;
+		}
+		if (nsegs < 0)
+			return nsegs;
+		pos += chunk;
+	}
+	return nsegs;
+}
+
+ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
+			 void *buf, size_t len, uint64_t pos)
+{
+	size_t max_segs = len / fs->block_size + 2;
+	_cleanup_free_ struct imgfs_read_seg *segs = calloc(max_segs, sizeof(*segs));
+	_cleanup_free_ void *inline_buf = NULL;
+	size_t inline_size = MIN(len, (size_t)fs->block_size);
+	char *p = buf;
+	int nsegs;
+
+	inline_buf = malloc(inline_size);
+	if (!segs || !inline_buf)
+		return -ENOMEM;
+	nsegs = imgfs_iomap_plan_read(fs, ino, isize, pos, len, segs, (int)max_segs,
+				      inline_buf, inline_size);
+	if (nsegs < 0)
+		return nsegs;
+	for (int i = 0; i < nsegs; i++) {
+		if (segs[i].dev_pos >= 0) {
+			int r = read_full(fs->img->fd, p, segs[i].len, segs[i].dev_pos);
+
+			if (r < 0)
+				return r;
+		} else {
+			memcpy(p, segs[i].mem, segs[i].len);
+		}
+		p += segs[i].len;
+	}
+	return p - (char *)buf;
+}
