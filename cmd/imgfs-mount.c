@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * imgfs-mount: mount an ext4 image through a sandboxed userspace server,
+ * without setuid helpers.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "image.h"
+#include "mount.h"
+#include "spawn.h"
+
+struct mount_args {
+	const char *image;
+	const char *target;
+	char **command;		/* with --unshare: what to run inside */
+	struct imgfs_image_options img;
+	bool allow_other, foreground, debug, verbose, unshare, unmount, lazy;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: imgfs-mount [-o OPTIONS] [-f] [-d] [-v] IMAGE DIR\n"
+		"       imgfs-mount --unshare [-o OPTIONS] IMAGE DIR -- COMMAND [ARG...]\n"
+		"       imgfs-mount -u [-l] DIR\n"
+		"\n"
+		"Mount the ext2/ext3/ext4 filesystem in IMAGE (a file or block device) on DIR,\n"
+		"read-only, served by a userspace server. Works as root or inside a user\n"
+		"namespace you own (unshare -Urm, podman unshare).\n"
+		"\n"
+		"Options:\n"
+		"  -o OPTIONS       comma-separated mount options:\n"
+		"                     ro             read-only (the default and only mode)\n"
+		"                     offset=BYTES   the filesystem starts at this byte offset\n"
+		"                     partition=N    the filesystem is partition N (GPT or MBR)\n"
+		"                     type=TYPE      auto (default), ext4, ext3 or ext2\n"
+		"                     allow_other    let other users access the mount\n"
+		"                     nosuid, nodev  always in effect\n"
+		"                     noexec         do not allow executing files\n"
+		"  -f, --foreground stay in the foreground until the filesystem is unmounted\n"
+		"  -d, --debug      trace every FUSE request (implies -f)\n"
+		"  -v, --verbose    say what was found and how it is served\n"
+		"      --unshare    create a user and mount namespace, mount, run COMMAND\n"
+		"                   there, unmount, and exit with COMMAND's status\n"
+		"  -u, --unmount    unmount DIR (plain umount works too)\n"
+		"  -l, --lazy       with -u: detach now, clean up when no longer busy\n"
+		"  -h, --help       show this help\n"
+		"  -V, --version    show the version\n");
+}
+
+static int parse_mount_options(char *opts, struct mount_args *a)
+{
+	char *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(o, '=');
+		uint64_t n;
+
+		if (val)
+			*val++ = '\0';
+		if (!strcmp(o, "ro") || !strcmp(o, "nosuid") || !strcmp(o, "nodev") ||
+		    !strcmp(o, "defaults")) {
+			continue;
+		} else if (!strcmp(o, "rw")) {
+			log_err("rw: read-write mounts are not supported yet; use ro");
+			return -ENOTSUP;
+		} else if (!strcmp(o, "allow_other")) {
+			a->allow_other = true;
+		} else if (!strcmp(o, "offset") && val) {
+			if (parse_u64(val, &a->img.offset) < 0) {
+				log_err("offset=%s: not a byte count", val);
+				return -EINVAL;
+			}
+			a->img.has_offset = true;
+		} else if (!strcmp(o, "partition") && val) {
+			if (parse_u64(val, &n) < 0 || n == 0 || n > 4096) {
+				log_err("partition=%s: not a partition number (1, 2, ...)", val);
+				return -EINVAL;
+			}
+			a->img.partition = (unsigned)n;
+		} else if (!strcmp(o, "type") && val) {
+			if (strcmp(val, "auto") && strcmp(val, "ext4") && strcmp(val, "ext3") &&
+			    strcmp(val, "ext2")) {
+				log_err("type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
+				return -EINVAL;
+			}
+			a->img.fstype = val;
+		} else {
+			log_err("unknown mount option '%s%s%s'", o, val ? "=" : "", val ? val : "");
+			return -EINVAL;
+		}
+	}
+	if (a->img.has_offset && a->img.partition) {
+		log_err("offset= and partition= exclude each other");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct mount_args *a)
+{
+	enum { OPT_UNSHARE = 256 };
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "unmount", no_argument, NULL, 'u' },
+		{ "lazy", no_argument, NULL, 'l' },
+		{ "unshare", no_argument, NULL, OPT_UNSHARE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, nargs;
+
+	while ((c = getopt_long(argc, argv, "+o:fdvulhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_mount_options(optarg, a) < 0)
+				return -EINVAL;
+			break;
+		case 'f': a->foreground = true; break;
+		case 'd': a->debug = a->foreground = true; break;
+		case 'v': a->verbose = true; break;
+		case 'u': a->unmount = true; break;
+		case 'l': a->lazy = true; break;
+		case OPT_UNSHARE: a->unshare = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("imgfs-mount %s\n", PACKAGE_VERSION); exit(0);
+		default:
+			fprintf(stderr, "Try 'imgfs-mount --help' for more information.\n");
+			return -EINVAL;
+		}
+	}
+	nargs = argc - optind;
+	if (a->unmount) {
+		if (nargs != 1) {
+			log_err("-u takes exactly one mount point");
+			return -EINVAL;
+		}
+		a->target = argv[optind];
+		return 0;
+	}
+	if (a->unshare) {
+		if (nargs < 4 || strcmp(argv[optind + 2], "--") != 0) {
+			log_err("--unshare needs IMAGE DIR -- COMMAND [ARG...]");
+			return -EINVAL;
+		}
+		if (a->foreground) {
+			log_err("--unshare runs COMMAND itself; -f and -d do not apply");
+			return -EINVAL;
+		}
+		a->command = &argv[optind + 3];
+	} else if (nargs != 2) {
+		log_err(nargs < 2 ? "missing IMAGE or DIR" : "too many arguments");
+		fprintf(stderr, "Try 'imgfs-mount --help' for more information.\n");
+		return -EINVAL;
+	}
+	a->image = argv[optind];
+	a->target = argv[optind + 1];
+	return 0;
+}
+
+/* Reap the server; returns its exit status as the shell would show it. */
+static int reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* Wait up to @ms for the server to exit after its mount is gone. */
+static void reap_with_timeout(pid_t pid, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * Start the server, mount its descriptor on the target and wait until it
+ * has answered INIT.  On failure nothing is mounted and the server is gone.
+ */
+static int mount_image(const struct mount_args *a, pid_t *server)
+{
+	_cleanup_image_ struct imgfs_image *img = NULL;
+	_cleanup_close_ int fuse_fd = -1;
+	_cleanup_close_ int status_fd = -1;
+	struct imgfs_error err = { 0 };
+	char source[PATH_MAX], text[600];
+	pid_t pid = -1;
+	int kind, r;
+
+	r = imgfs_check_mountpoint(a->target, &err);
+	if (r == 0)
+		r = imgfs_image_open(a->image, &a->img, &img, &err);
+	if (r == 0)
+		r = imgfs_open_fuse_dev(&fuse_fd, &err);
+	if (r == 0)
+		r = imgfs_spawn_server(&(struct imgfs_spawn_params){
+			.img = img, .fuse_fd = fuse_fd, .foreground = a->foreground,
+			.debug = a->debug, .verbose = a->verbose,
+		}, &pid, &status_fd, &err);
+	if (r < 0) {
+		log_err("%s", err.msg);
+		return r;
+	}
+	if (a->verbose)
+		log_info("%s: %s filesystem, %llu bytes at offset %llu", a->image, img->fstype,
+			 (unsigned long long)img->size, (unsigned long long)img->offset);
+
+	kind = imgfs_status_recv(status_fd, text, sizeof(text));
+	if (kind != IMGFS_STATUS_OPENED) {
+		if (kind == IMGFS_STATUS_ERROR)
+			log_err("%s", text);
+		else
+			log_err("%s: imgfs-server exited before serving (status %d)", a->image,
+				reap(pid));
+		if (kind == IMGFS_STATUS_ERROR)
+			reap(pid);
+		return -EIO;
+	}
+
+	if (!realpath(a->image, source))
+		snprintf(source, sizeof(source), "%s", a->image);
+	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
+		.source = source, .target = a->target, .fuse_fd = fuse_fd,
+		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
+		.read_only = true,
+	}, &err);
+	if (r < 0) {
+		log_err("%s", err.msg);
+		close(steal_fd(&status_fd));	/* the server sees EOF and exits */
+		reap(pid);
+		return r;
+	}
+	/* The server holds its own copy; ours must not keep the connection alive. */
+	close(steal_fd(&fuse_fd));
+
+	if (imgfs_status_send(status_fd, IMGFS_STATUS_MOUNTED, NULL) < 0 ||
+	    imgfs_status_recv(status_fd, NULL, 0) != IMGFS_STATUS_READY) {
+		log_err("%s: imgfs-server exited before answering the kernel (status %d)",
+			a->image, reap(pid));
+		umount2(a->target, MNT_DETACH);
+		return -EIO;
+	}
+	if (a->verbose)
+		log_info("%s mounted on %s; data path: userspace iomap (this kernel offers no fuse-iomap)",
+			 a->image, a->target);
+	*server = pid;
+	return 0;
+}
+
+/* Unmount quietly if the target is still our mount (used after the server died). */
+static void unmount_if_mounted(const char *target)
+{
+	struct imgfs_error err;
+
+	if (imgfs_unmount(target, true, &err) < 0 && err.code != EINVAL)
+		log_warn("%s", err.msg);
+}
+
+static int run_foreground(const struct mount_args *a, pid_t server)
+{
+	int status;
+
+	/* Ctrl-C reaches the server, which stops; then we clean up the mount. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	status = reap(server);
+	unmount_if_mounted(a->target);
+	return status == 0 ? 0 : 1;
+}
+
+static int run_command(const struct mount_args *a, pid_t server)
+{
+	struct imgfs_error err;
+	pid_t child = fork();
+	int status;
+
+	if (child < 0) {
+		log_err("fork: %s", strerror(errno));
+		status = 1;
+	} else if (child == 0) {
+		execvp(a->command[0], a->command);
+		log_err("%s: %s", a->command[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	} else {
+		status = reap(child);
+	}
+	if (imgfs_unmount(a->target, false, &err) < 0) {
+		log_warn("%s; detaching it", err.msg);
+		umount2(a->target, MNT_DETACH);
+	}
+	reap_with_timeout(server, 5000);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct mount_args a = { 0 };
+	struct imgfs_error err = { 0 };
+	pid_t server = -1;
+
+	imgfs_log_setup("imgfs-mount", IMGFS_LOG_INFO, false);
+	if (parse_args(argc, argv, &a) < 0)
+		return 2;
+	if (a.unmount) {
+		if (imgfs_unmount(a.target, a.lazy, &err) < 0) {
+			log_err("%s", err.msg);
+			return 1;
+		}
+		return 0;
+	}
+	if (a.unshare && imgfs_unshare_user_mount(&err) < 0) {
+		log_err("%s", err.msg);
+		return 1;
+	}
+	if (mount_image(&a, &server) < 0)
+		return 1;
+	if (a.unshare)
+		return run_command(&a, server);
+	if (a.foreground)
+		return run_foreground(&a, server);
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * imgfs-server: serves one filesystem image over an already-mounted
+ * /dev/fuse descriptor.  Started by imgfs-mount (or the OCI hook) with its
+ * descriptors at fixed numbers; it never opens the image or mounts
+ * anything itself.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+
+#include "fs.h"
+#include "fuse/session.h"
+#include "spawn.h"
+
+struct server_args {
+	int fuse_fd, image_fd, status_fd;
+	uint64_t offset, size;
+	const char *fstype;
+	const char *source;	/* the image's path, for messages */
+	bool foreground, debug, verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
+		"                    [--offset=BYTES] [--status-fd=N] [--source=PATH]\n"
+		"                    [--foreground] [--debug] [--verbose]\n"
+		"Serves a filesystem image over a mounted /dev/fuse descriptor.\n"
+		"It is started by imgfs-mount; see imgfs-server(8).\n");
+}
+
+static int parse_fd(const char *s, int *fd)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v) < 0 || v > INT32_MAX)
+		return -EINVAL;
+	*fd = (int)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct server_args *a)
+{
+	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
+	       OPT_SOURCE };
+	static const struct option longopts[] = {
+		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
+		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
+		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "fstype", required_argument, NULL, OPT_FSTYPE },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r = 0;
+
+	*a = (struct server_args){ .fuse_fd = -1, .image_fd = -1, .status_fd = -1 };
+	while ((c = getopt_long(argc, argv, "fdvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FUSE_FD: r = parse_fd(optarg, &a->fuse_fd); break;
+		case OPT_IMAGE_FD: r = parse_fd(optarg, &a->image_fd); break;
+		case OPT_STATUS_FD: r = parse_fd(optarg, &a->status_fd); break;
+		case OPT_OFFSET: r = parse_u64(optarg, &a->offset); break;
+		case OPT_SIZE: r = parse_u64(optarg, &a->size); break;
+		case OPT_FSTYPE: a->fstype = optarg; break;
+		case OPT_SOURCE: a->source = optarg; break;
+		case 'f': a->foreground = true; break;
+		case 'd': a->debug = a->foreground = true; break;
+		case 'v': a->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+		if (r < 0) {
+			log_err("bad value for --%s: %s", longopts[c - OPT_FUSE_FD].name, optarg);
+			return r;
+		}
+	}
+	if (optind != argc || a->fuse_fd < 0 || a->image_fd < 0 || !a->fstype || !a->size) {
+		log_err("missing or extra arguments (this program is started by imgfs-mount)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void report_ready(void *ctx)
+{
+	int *status_fd = ctx;
+
+	if (*status_fd < 0)
+		return;
+	imgfs_status_send(*status_fd, IMGFS_STATUS_READY, NULL);
+	close(*status_fd);
+	*status_fd = -1;
+}
+
+/* Tell the helper the filesystem is open, then wait until it has mounted. */
+static int handshake(int status_fd)
+{
+	char text[64];
+	int kind;
+
+	if (status_fd < 0)
+		return 0;
+	if (imgfs_status_send(status_fd, IMGFS_STATUS_OPENED, NULL) < 0)
+		return -EPIPE;
+	kind = imgfs_status_recv(status_fd, text, sizeof(text));
+	return kind == IMGFS_STATUS_MOUNTED ? 0 : -ECANCELED;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_image_ struct imgfs_image *img = NULL;
+	_cleanup_fs_ struct imgfs_fs *fs = NULL;
+	struct imgfs_error err = { 0 };
+	struct server_args a;
+	int r;
+
+	imgfs_log_setup("imgfs-server", IMGFS_LOG_INFO, false);
+	if (parse_args(argc, argv, &a) < 0)
+		return 2;
+	/* Detached servers log to syslog: nobody reads their stderr. */
+	imgfs_log_setup("imgfs-server", a.debug ? IMGFS_LOG_DEBUG :
+			a.verbose ? IMGFS_LOG_INFO : IMGFS_LOG_WARN, !a.foreground);
+	if (!a.foreground)
+		setsid();	/* no terminal signals from the helper's session */
+	signal(SIGPIPE, SIG_IGN);
+
+	r = imgfs_image_from_fd(a.image_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
+	if (r == 0)
+		r = imgfs_fs_open(img, &fs, &err);
+	if (r < 0) {
+		if (a.status_fd >= 0)
+			imgfs_status_send(a.status_fd, IMGFS_STATUS_ERROR, err.msg);
+		else
+			log_err("%s", err.msg);
+		return 1;
+	}
+	log_info("serving %s filesystem", img->fstype);
+	if (handshake(a.status_fd) < 0)
+		return 1;	/* the helper gave up: nothing was mounted */
+
+	r = imgfs_fuse_serve(fs, &(struct imgfs_serve_options){
+		.fuse_fd = a.fuse_fd,
+		.debug = a.debug,
+		.on_init = report_ready,
+		.on_init_ctx = &a.status_fd,
+	});
+	if (r < 0) {
+		log_err("FUSE session failed: %s", strerror(-r));
+		return 1;
+	}
+	return 0;
+}

@@ -181,8 +181,9 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 	return 0;
 }
 
-int imgfs_image_from_fd(int fd, uint64_t offset, uint64_t size, const char *fstype,
-			bool writable, struct imgfs_image **out, struct imgfs_error *err)
+int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size,
+			const char *fstype, bool writable, struct imgfs_image **out,
+			struct imgfs_error *err)
 {
 	struct imgfs_image *img;
 	struct stat st;
@@ -200,7 +201,7 @@ int imgfs_image_from_fd(int fd, uint64_t offset, uint64_t size, const char *fsty
 		return imgfs_error_set(err, EINVAL, "filesystem range lies outside the image");
 	if (strlen(fstype) >= IMGFS_FSTYPE_MAX || !imgfs_fstype_supported(fstype))
 		return imgfs_error_set(err, EMEDIUMTYPE, "unsupported filesystem type %s", fstype);
-	img = image_new(fd, "image");
+	img = image_new(fd, name ? name : "image");
 	if (!img)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
 	img->offset = offset;

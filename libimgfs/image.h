@@ -36,9 +36,13 @@ struct imgfs_image_options {
 int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 		     struct imgfs_image **out, struct imgfs_error *err);
 
-/* Wrap a descriptor received from the helper (the server's side). */
-int imgfs_image_from_fd(int fd, uint64_t offset, uint64_t size, const char *fstype,
-			bool writable, struct imgfs_image **out, struct imgfs_error *err);
+/*
+ * Wrap a descriptor received from the helper (the server's side); @name
+ * is the image's path, used in messages only.
+ */
+int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size,
+			const char *fstype, bool writable, struct imgfs_image **out,
+			struct imgfs_error *err);
 
 void imgfs_image_close(struct imgfs_image *img);
 

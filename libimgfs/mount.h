@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Mounting and unmounting FUSE without setuid helpers. */
+#ifndef IMGFS_MOUNT_H
+#define IMGFS_MOUNT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define IMGFS_FSTYPE "fuse.imgfs"
+
+struct imgfs_mount_params {
+	const char *source;	/* shown in mountinfo: the image path */
+	const char *target;
+	int fuse_fd;
+	uid_t uid;		/* the mount's owner, as the kernel checks access */
+	gid_t gid;
+	bool allow_other;
+	bool read_only;
+};
+
+/* Open /dev/fuse for a new connection (close-on-exec). */
+int imgfs_open_fuse_dev(int *fd, struct imgfs_error *err);
+
+/* Check that @target is an existing directory we may mount on. */
+int imgfs_check_mountpoint(const char *target, struct imgfs_error *err);
+
+/* mount(2) FUSE on the target: always nosuid,nodev, subtype imgfs. */
+int imgfs_mount_fuse(const struct imgfs_mount_params *p, struct imgfs_error *err);
+
+/* Unmount @target after checking (libmount) that it is an imgfs mount. */
+int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err);
+
+/* Make every mount in our (new) mount namespace private. */
+int imgfs_make_mounts_private(struct imgfs_error *err);
+
+/* Enter new user and mount namespaces, mapping our uid/gid to root. */
+int imgfs_unshare_user_mount(struct imgfs_error *err);
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "spawn.h"
+
+/*
+ * The server next to the running helper wins over the installed one, so a
+ * build tree runs its own server without any environment variable.
+ */
+static int find_server(char *path, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(path, size, "%s/imgfs-server", dirname(self));
+		if (access(path, X_OK) == 0)
+			return 0;
+	}
+	snprintf(path, size, "%s/imgfs-server", IMGFS_SBINDIR);
+	if (access(path, X_OK) == 0)
+		return 0;
+	return -ENOENT;
+}
+
+/* Put @fd at @target in the child, clearing close-on-exec. */
+static int place_fd(int fd, int target)
+{
+	if (fd == target)
+		return fcntl(fd, F_SETFD, 0);
+	return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+/* Runs in the child between fork and exec: async-signal-safe calls only. */
+static void exec_server(const char *server, char *const argv[], int fuse_fd, int image_fd,
+			int status_fd, bool foreground)
+{
+	static char *const empty_env[] = { NULL };
+	int fds[3] = { fuse_fd, image_fd, status_fd };
+
+	/* Move the sources above the targets first, so dup2 cannot clobber one. */
+	for (int i = 0; i < 3; i++) {
+		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+		if (fds[i] < 0)
+			_exit(127);
+	}
+	if (place_fd(fds[0], IMGFS_SERVER_FUSE_FD) < 0 ||
+	    place_fd(fds[1], IMGFS_SERVER_IMAGE_FD) < 0 ||
+	    place_fd(fds[2], IMGFS_SERVER_STATUS_FD) < 0)
+		_exit(127);
+	/*
+	 * A detached server must not hold the caller's terminal or pipes
+	 * open: `out=$(imgfs-mount ...)` would otherwise never see EOF.
+	 */
+	if (!foreground) {
+		int null_fd = open("/dev/null", O_RDWR);
+
+		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
+		    dup2(null_fd, 2) < 0)
+			_exit(127);
+	}
+	/* Nothing else is inherited: close everything above the status fd. */
+	syscall(SYS_close_range, IMGFS_SERVER_STATUS_FD + 1, ~0U, 0);
+	signal(SIGPIPE, SIG_DFL);
+	execve(server, argv, empty_env);
+	_exit(127);
+}
+
+int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *status_fd,
+		       struct imgfs_error *err)
+{
+	char server[PATH_MAX], fuse_arg[32], image_arg[32], status_arg[32];
+	char fstype_arg[48], offset_arg[48], size_arg[48], source_arg[PATH_MAX + 16];
+	char *argv[16];
+	int sv[2], argc = 0;
+	pid_t child;
+
+	if (find_server(server, sizeof(server)) < 0)
+		return imgfs_error_set(err, ENOENT, "cannot find imgfs-server next to %s or in %s",
+				       imgfs_log_prog(), IMGFS_SBINDIR);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return imgfs_error_set(err, errno, "socketpair: %s", strerror(errno));
+
+	snprintf(fuse_arg, sizeof(fuse_arg), "--fuse-fd=%d", IMGFS_SERVER_FUSE_FD);
+	snprintf(image_arg, sizeof(image_arg), "--image-fd=%d", IMGFS_SERVER_IMAGE_FD);
+	snprintf(status_arg, sizeof(status_arg), "--status-fd=%d", IMGFS_SERVER_STATUS_FD);
+	snprintf(fstype_arg, sizeof(fstype_arg), "--fstype=%s", p->img->fstype);
+	snprintf(offset_arg, sizeof(offset_arg), "--offset=%llu",
+		 (unsigned long long)p->img->offset);
+	snprintf(size_arg, sizeof(size_arg), "--size=%llu", (unsigned long long)p->img->size);
+	snprintf(source_arg, sizeof(source_arg), "--source=%s", p->img->path);
+	argv[argc++] = "imgfs-server";
+	argv[argc++] = fuse_arg;
+	argv[argc++] = image_arg;
+	argv[argc++] = status_arg;
+	argv[argc++] = fstype_arg;
+	argv[argc++] = offset_arg;
+	argv[argc++] = size_arg;
+	argv[argc++] = source_arg;
+	if (p->foreground)
+		argv[argc++] = "--foreground";
+	if (p->debug)
+		argv[argc++] = "--debug";
+	if (p->verbose)
+		argv[argc++] = "--verbose";
+	argv[argc] = NULL;
+
+	child = fork();
+	if (child < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return imgfs_error_set(err, e, "fork: %s", strerror(e));
+	}
+	if (child == 0)
+		exec_server(server, argv, p->fuse_fd, p->img->fd, sv[1], p->foreground);
+	close(sv[1]);
+	*pid = child;
+	*status_fd = sv[0];
+	return 0;
+}
+
+int imgfs_status_send(int fd, char kind, const char *text)
+{
+	char msg[600];
+	size_t len = 1;
+
+	msg[0] = kind;
+	if (text) {
+		len += MIN(strlen(text), sizeof(msg) - 1);
+		memcpy(msg + 1, text, len - 1);
+	}
+	if (send(fd, msg, len, MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
+int imgfs_status_recv(int fd, char *text, size_t size)
+{
+	char msg[600];
+	ssize_t n;
+
+	do {
+		n = recv(fd, msg, sizeof(msg), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return 0;
+	if (text && size) {
+		size_t len = MIN((size_t)n - 1, size - 1);
+
+		memcpy(text, msg + 1, len);
+		text[len] = '\0';
+	}
+	return (unsigned char)msg[0];
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Starting imgfs-server and talking to it until it serves.
+ *
+ * The helper passes the server exactly three descriptors at fixed numbers
+ * and an empty environment.  Over the status socket (SOCK_SEQPACKET, one
+ * message per record, first byte the kind):
+ *
+ *   server -> helper  'O'            filesystem opened, ready to be mounted
+ *   server -> helper  'E' message    could not open; message is for the user
+ *   helper -> server  'M'            the helper mounted the descriptor
+ *   server -> helper  'R'            INIT answered: the mount serves
+ *
+ * A closed socket means "give up" in either direction.
+ */
+#ifndef IMGFS_SPAWN_H
+#define IMGFS_SPAWN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "util.h"
+
+#define IMGFS_SERVER_FUSE_FD 3
+#define IMGFS_SERVER_IMAGE_FD 4
+#define IMGFS_SERVER_STATUS_FD 5
+
+enum imgfs_status_kind {
+	IMGFS_STATUS_OPENED = 'O',
+	IMGFS_STATUS_ERROR = 'E',
+	IMGFS_STATUS_MOUNTED = 'M',
+	IMGFS_STATUS_READY = 'R',
+};
+
+struct imgfs_spawn_params {
+	const struct imgfs_image *img;
+	int fuse_fd;
+	bool foreground;	/* keep the helper's stdio and log to stderr */
+	bool debug;
+	bool verbose;
+};
+
+/* Start the server; on success *@pid and *@status_fd (helper's end) are set. */
+int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *status_fd,
+		       struct imgfs_error *err);
+
+/* Send one status record of @kind with an optional text. */
+int imgfs_status_send(int fd, char kind, const char *text);
+
+/*
+ * Receive one status record: returns its kind with the text in @text, or
+ * 0 when the peer closed the socket, or -errno.
+ */
+int imgfs_status_recv(int fd, char *text, size_t size);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests for the iomap engine, driven by a scripted backend over a
+ * temporary image whose every byte is known: segments, zero fill, EOF
+ * clipping, merging, and rejection of mappings a corrupt backend could
+ * produce.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fs.h"
+#include "tap.h"
+
+#define BS 1024U
+#define IMAGE_BLOCKS 64U
+
+/* A file of 16 blocks: mapped, mapped (adjacent), hole, unwritten, mapped elsewhere... */
+struct script {
+	struct imgfs_iomap maps[8];
+	int count;
+	const char *inline_data;
+};
+
+struct fake_fs {
+	struct imgfs_fs fs;
+	struct script *script;
+};
+
+static int fake_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+			    unsigned opflags, struct imgfs_iomap *map)
+{
+	struct script *s = container_of(fs, struct fake_fs, fs)->script;
+
+	for (int i = 0; i < s->count; i++) {
+		if (pos >= s->maps[i].offset && pos < s->maps[i].offset + s->maps[i].length) {
+			*map = s->maps[i];
+			return 0;
+		}
+	}
+	/* Deliberately wrong: the engine must catch a mapping that misses pos. */
+	*map = (struct imgfs_iomap){ .offset = pos + 1, .length = 1, .type = IMGFS_IOMAP_HOLE };
+	return 0;
+}
+
+static int fake_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
+			    size_t len, size_t *done)
+{
+	struct script *s = container_of(fs, struct fake_fs, fs)->script;
+	size_t have = strlen(s->inline_data);
+
+	*done = pos < have ? MIN(len, have - pos) : 0;
+	memcpy(buf, s->inline_data + pos, *done);
+	return 0;
+}
+
+static const struct imgfs_fs_ops fake_ops = {
+	.name = "fake",
+	.iomap_begin = fake_iomap_begin,
+	.read_inline = fake_read_inline,
+};
+
+static unsigned char image_byte(uint64_t pos)
+{
+	return (unsigned char)(pos * 7 + pos / 251);
+}
+
+static int make_image(struct imgfs_image **img)
+{
+	char path[] = "/tmp/imgfs-unit-iomap-XXXXXX";
+	unsigned char buf[IMAGE_BLOCKS * BS];
+	struct imgfs_error err;
+	int fd = mkstemp(path);
+
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = image_byte(i);
+	if (write_all(fd, buf, sizeof(buf)) < 0)
+		return -EIO;
+	return imgfs_image_from_fd(fd, "test", 0, sizeof(buf), "ext4", false, img, &err);
+}
+
+static void test_plan_and_read(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = {
+			{ 0, 2 * BS, 10 * BS, IMGFS_IOMAP_MAPPED, 0 },
+			{ 2 * BS, 1 * BS, 12 * BS, IMGFS_IOMAP_MAPPED, 0 },	/* adjacent: merges */
+			{ 3 * BS, 2 * BS, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_HOLE, 0 },
+			{ 5 * BS, 1 * BS, 40 * BS, IMGFS_IOMAP_UNWRITTEN, 0 },
+			{ 6 * BS, 4 * BS, 20 * BS, IMGFS_IOMAP_MAPPED, 0 },
+		},
+		.count = 5,
+	};
+	uint64_t isize = 10 * BS - 100;
+	struct imgfs_read_seg segs[16];
+	unsigned char buf[12 * BS], want[12 * BS];
+	ssize_t n;
+	int nsegs;
+
+	f->script = &s;
+	nsegs = imgfs_iomap_plan_read(&f->fs, 12, isize, 0, sizeof(buf), segs, 16, NULL, 0);
+	is_int(nsegs, 3, "plan: mapped+mapped merge, hole+unwritten merge, mapped");
+	ok(nsegs == 3 && segs[0].dev_pos == 10 * BS && segs[0].len == 3 * BS,
+	   "plan: first segment is device [10k, +3k)");
+	ok(nsegs == 3 && segs[1].dev_pos < 0 && segs[1].mem == imgfs_zero_buf &&
+	   segs[1].len == 3 * BS, "plan: hole and unwritten become one zero segment");
+	ok(nsegs == 3 && segs[2].dev_pos == 20 * BS && segs[2].len == 4 * BS - 100,
+	   "plan: last segment is clipped at EOF");
+
+	memset(want, 0, sizeof(want));
+	for (unsigned i = 0; i < 3 * BS; i++)
+		want[i] = image_byte(10 * BS + i);
+	for (unsigned i = 0; i < 4 * BS - 100; i++)
+		want[6 * BS + i] = image_byte(20 * BS + i);
+	n = imgfs_iomap_read(&f->fs, 12, isize, buf, sizeof(buf), 0);
+	is_int(n, isize, "read: returns bytes up to EOF");
+	ok(n == (ssize_t)isize && !memcmp(buf, want, isize), "read: bytes match the image");
+
+	n = imgfs_iomap_read(&f->fs, 12, isize, buf, 1500, 2 * BS + 600);
+	ok(n == 1500 && !memcmp(buf, want + 2 * BS + 600, 1500),
+	   "read: unaligned range across mapped/hole boundary");
+	n = imgfs_iomap_read(&f->fs, 12, isize, buf, 100, isize);
+	is_int(n, 0, "read: at EOF returns 0");
+}
+
+static void test_inline(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = { { 0, 60, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_INLINE, 0 } },
+		.count = 1,
+		.inline_data = "hello, inline world",
+	};
+	char buf[64];
+	ssize_t n;
+
+	f->script = &s;
+	n = imgfs_iomap_read(&f->fs, 13, 19, buf, sizeof(buf), 0);
+	ok(n == 19 && !memcmp(buf, "hello, inline world", 19), "inline data is read");
+	n = imgfs_iomap_read(&f->fs, 13, 30, buf, sizeof(buf), 0);
+	ok(n == 30 && !memcmp(buf + 19, "\0\0\0\0\0\0\0\0\0\0\0", 11),
+	   "inline data shorter than i_size reads zeros after it");
+}
+
+static void test_rejects(struct fake_fs *f)
+{
+	struct script past_end = {
+		.maps = { { 0, 4 * BS, (IMAGE_BLOCKS - 2) * BS, IMGFS_IOMAP_MAPPED, 0 } },
+		.count = 1,
+	};
+	struct script bad_type = {
+		.maps = { { 0, 4 * BS, 0, 9, 0 } },
+		.count = 1,
+	};
+	struct script gap = {
+		.maps = { { 0, BS, 0, IMGFS_IOMAP_MAPPED, 0 } },
+		.count = 1,
+	};
+	char buf[4 * BS];
+
+	f->script = &past_end;
+	is_int(imgfs_iomap_read(&f->fs, 14, sizeof(buf), buf, sizeof(buf), 0), -EUCLEAN,
+	       "mapping past the end of the filesystem is corruption");
+	f->script = &bad_type;
+	is_int(imgfs_iomap_read(&f->fs, 14, sizeof(buf), buf, sizeof(buf), 0), -EUCLEAN,
+	       "mapping of unknown type is corruption");
+	f->script = &gap;
+	is_int(imgfs_iomap_read(&f->fs, 14, sizeof(buf), buf, sizeof(buf), 0), -EUCLEAN,
+	       "mapping that does not cover the position is corruption");
+
+	struct imgfs_iomap wrap = { .offset = UINT64_MAX - 10, .length = 100,
+				    .type = IMGFS_IOMAP_HOLE };
+	is_int(imgfs_iomap_check(&wrap, 1, UINT64_MAX - 5, 1 << 20), -EUCLEAN,
+	       "mapping whose end overflows is corruption");
+}
+
+int main(void)
+{
+	struct imgfs_image *img = NULL;
+	struct fake_fs f = { .fs = { .ops = &fake_ops, .block_size = BS } };
+
+	imgfs_log_setup("unit-iomap", IMGFS_LOG_ERR, false);
+	if (make_image(&img) < 0)
+		skip_all("cannot create a temporary image");
+	f.fs.img = img;
+	test_plan_and_read(&f);
+	test_inline(&f);
+	test_rejects(&f);
+	imgfs_image_close(img);
+	return done_testing();
+}

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FUSE low-level operations.  Each do_* function returns 0 or -errno and
+ * the op_* wrappers turn that into the reply, so every request is
+ * answered exactly once.
+ *
+ * Node ids are the filesystem's own inode numbers, with the root moved to
+ * FUSE_ROOT_ID.  Nothing under a read-only mount changes, so there is no
+ * per-node state and no lookup counting: FORGET has nothing to release.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+
+#include "fuse/ops.h"
+
+static struct imgfs_fuse *fuse_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* FUSE node id <-> filesystem inode number. */
+static uint64_t node_to_ino(const struct imgfs_fs *fs, fuse_ino_t node)
+{
+	return node == FUSE_ROOT_ID ? fs->root_ino : node;
+}
+
+static int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
+{
+	if (ino == fs->root_ino) {
+		*node = FUSE_ROOT_ID;
+		return 0;
+	}
+	/* A directory entry naming FUSE_ROOT_ID would alias the root. */
+	if (ino == FUSE_ROOT_ID || ino == 0)
+		return fs_corrupt("directory entry names reserved inode %llu",
+				  (unsigned long long)ino);
+	*node = ino;
+	return 0;
+}
+
+/* The one place errors leave the server: corruption is EIO to users. */
+static int reply_errno(int r)
+{
+	return r == -EUCLEAN ? EIO : -r;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct imgfs_fuse *f = userdata;
+	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_SPLICE_WRITE |
+			  FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
+			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
+			  FUSE_CAP_EXPORT_SUPPORT;
+
+	conn->want |= conn->capable & wanted;
+	/*
+	 * Always READDIRPLUS: `ls -l` of a big directory then needs no
+	 * LOOKUP per name.  Nothing changes under a read-only mount, so the
+	 * kernel must not drop cached pages when it sees attributes again.
+	 */
+	conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA);
+	conn->max_readahead = conn->capable ? UINT_MAX : 0;
+	if (f->on_init)
+		f->on_init(f->on_init_ctx);
+}
+
+static int do_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
+{
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = f->fs->ops->getattr(f->fs, ino, &e->attr);
+	if (r < 0)
+		return r;
+	r = ino_to_node(f->fs, ino, &e->ino);
+	if (r < 0)
+		return r;
+	e->attr.st_ino = e->ino;
+	e->attr_timeout = f->timeout;
+	e->entry_timeout = f->timeout;
+	return 0;
+}
+
+static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	size_t len = strlen(name);
+	uint64_t ino;
+	int r;
+
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	r = f->fs->ops->lookup(f->fs, node_to_ino(f->fs, parent), name, len, &ino);
+	if (r < 0)
+		return r;
+	return do_entry(f, ino, e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct fuse_entry_param e;
+	int r = do_lookup(f, parent, name, &e);
+
+	if (r == -ENOENT) {
+		/* A negative entry, cached as long as positive ones. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = f->timeout;
+		fuse_reply_entry(req, &e);
+	} else if (r < 0) {
+		fuse_reply_err(req, reply_errno(r));
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct stat st;
+	int r = f->fs->ops->getattr(f->fs, node_to_ino(f->fs, node), &st);
+
+	if (r < 0) {
+		fuse_reply_err(req, reply_errno(r));
+		return;
+	}
+	st.st_ino = node;
+	fuse_reply_attr(req, &st, f->timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t node)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	char target[PATH_MAX + 1];
+	size_t len = 0;
+	int r = f->fs->ops->readlink(f->fs, node_to_ino(f->fs, node), target, PATH_MAX, &len);
+
+	if (r < 0) {
+		fuse_reply_err(req, reply_errno(r));
+		return;
+	}
+	target[MIN(len, (size_t)PATH_MAX)] = '\0';
+	fuse_reply_readlink(req, target);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct stat st;
+	int r;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	r = f->fs->ops->getattr(f->fs, node_to_ino(f->fs, node), &st);
+	if (r < 0) {
+		fuse_reply_err(req, reply_errno(r));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fuse_reply_err(req, S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+		return;
+	}
+	/* The size never changes under us: reads need no GETATTR. */
+	fi->fh = (uint64_t)st.st_size;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct imgfs_fs *fs = f->fs;
+	size_t max_segs = size / fs->block_size + 2;
+	_cleanup_free_ struct fuse_bufvec *bv = NULL;
+	_cleanup_free_ struct imgfs_read_seg *segs = NULL;
+	_cleanup_free_ char *inline_buf = NULL;
+	size_t inline_size = MIN(size, (size_t)fs->block_size);
+	int nsegs;
+
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	segs = calloc(max_segs, sizeof(*segs));
+	bv = calloc(1, sizeof(*bv) + max_segs * sizeof(bv->buf[0]));
+	inline_buf = malloc(inline_size);
+	if (!segs || !bv || !inline_buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	nsegs = imgfs_iomap_plan_read(fs, node_to_ino(fs, node), fi->fh, (uint64_t)off, size,
+				      segs, (int)max_segs, inline_buf, inline_size);
+	if (nsegs < 0) {
+		fuse_reply_err(req, reply_errno(nsegs));
+		return;
+	}
+	if (nsegs == 0) {
+		fuse_reply_buf(req, NULL, 0);	/* at or past EOF */
+		return;
+	}
+	/* Mapped ranges go out as descriptor ranges, so libfuse can splice them. */
+	bv->count = (size_t)nsegs;
+	for (int i = 0; i < nsegs; i++) {
+		struct fuse_buf *b = &bv->buf[i];
+
+		b->size = segs[i].len;
+		if (segs[i].dev_pos >= 0) {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+			b->fd = fs->img->fd;
+			b->pos = segs[i].dev_pos;
+		} else {
+			b->mem = (void *)segs[i].mem;
+		}
+	}
+	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+/* A directory snapshot taken at OPENDIR, served by index. */
+struct dir_entry {
+	uint64_t ino;
+	unsigned type;
+	size_t name_off;
+};
+
+struct dir_handle {
+	struct dir_entry *entries;
+	size_t count, cap;
+	char *names;
+	size_t names_len, names_cap;
+	int error;
+};
+
+static void dir_handle_free(struct dir_handle *d)
+{
+	if (!d)
+		return;
+	free(d->entries);
+	free(d->names);
+	free(d);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	np = reallocarray(*p, ncap, elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int dir_collect(void *ctx, const struct imgfs_dirent *de)
+{
+	struct dir_handle *d = ctx;
+	int r;
+
+	r = grow((void **)&d->entries, &d->cap, d->count + 1, sizeof(*d->entries));
+	if (!r)
+		r = grow((void **)&d->names, &d->names_cap, d->names_len + de->namelen + 1, 1);
+	if (r < 0) {
+		d->error = r;
+		return 1;
+	}
+	d->entries[d->count++] = (struct dir_entry){ de->ino, de->type, d->names_len };
+	memcpy(d->names + d->names_len, de->name, de->namelen);
+	d->names_len += de->namelen;
+	d->names[d->names_len++] = '\0';
+	return 0;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct dir_handle *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = f->fs->ops->readdir(f->fs, node_to_ino(f->fs, node), dir_collect, d);
+	if (r == 0)
+		r = d->error;
+	if (r < 0) {
+		dir_handle_free(d);
+		fuse_reply_err(req, reply_errno(r));
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
+}
+
+/* One routine for READDIR and READDIRPLUS; offsets are snapshot indexes + 1. */
+static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	_cleanup_free_ char *buf = malloc(size);
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+		const struct dir_entry *ent = &d->entries[i];
+		const char *name = d->names + ent->name_off;
+		size_t n;
+
+		if (plus) {
+			struct fuse_entry_param e = { 0 };
+			int r = 0;
+
+			if (is_dot_or_dotdot(name)) {
+				/* No lookup reference for these: ino 0 tells the kernel so. */
+				e.attr.st_ino = ent->ino;
+				e.attr.st_mode = DTTOIF(ent->type);
+			} else {
+				r = do_entry(f, ent->ino, &e);
+			}
+			if (r < 0) {
+				if (used == 0) {
+					fuse_reply_err(req, reply_errno(r));
+					return;
+				}
+				break;	/* report entries so far; the error comes next call */
+			}
+			n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
+						   (off_t)i + 1);
+		} else {
+			struct stat st = { .st_ino = ent->ino, .st_mode = DTTOIF(ent->type) };
+
+			n = fuse_add_direntry(req, buf + used, size - used, name, &st,
+					      (off_t)i + 1);
+		}
+		if (n > size - used)
+			break;	/* did not fit; with no lookup counts there is nothing to undo */
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, node, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, node, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	dir_handle_free((struct dir_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t node)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	struct statvfs st = { 0 };
+	int r = f->fs->ops->statfs(f->fs, &st);
+
+	if (r < 0)
+		fuse_reply_err(req, reply_errno(r));
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+/* getxattr and listxattr share the size-probe protocol of the syscalls. */
+static void reply_xattr_result(fuse_req_t req, int r, const void *buf, size_t size, size_t len)
+{
+	if (r < 0)
+		fuse_reply_err(req, reply_errno(r));
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
+	size_t len = 0;
+	int r;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = f->fs->ops->getxattr(f->fs, node_to_ino(f->fs, node), name, buf, size, &len);
+	reply_xattr_result(req, r, buf, size, len);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
+{
+	struct imgfs_fuse *f = fuse_of(req);
+	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
+	size_t len = 0;
+	int r;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = f->fs->ops->listxattr(f->fs, node_to_ino(f->fs, node), buf, size, &len);
+	reply_xattr_result(req, r, buf, size, len);
+}
+
+const struct fuse_lowlevel_ops imgfs_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.read = op_read,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+};
