@@ -23,7 +23,7 @@ struct mount_args {
 	const char *target;
 	char **command;		/* with --unshare: what to run inside */
 	struct imgfs_image_options img;
-	bool allow_other, foreground, debug, verbose, unshare, unmount, lazy;
+	bool allow_other, noexec, foreground, debug, verbose, unshare, unmount, lazy;
 };
 
 static void usage(FILE *out)
@@ -75,6 +75,8 @@ static int parse_mount_options(char *opts, struct mount_args *a)
 			return -ENOTSUP;
 		} else if (!strcmp(o, "allow_other")) {
 			a->allow_other = true;
+		} else if (!strcmp(o, "noexec")) {
+			a->noexec = true;
 		} else if (!strcmp(o, "offset") && val) {
 			if (parse_u64(val, &a->img.offset) < 0) {
 				log_err("offset=%s: not a byte count", val);
@@ -244,7 +246,7 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
-		.read_only = true,
+		.noexec = a->noexec, .read_only = true,
 	}, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);

@@ -40,7 +40,8 @@ int imgfs_check_mountpoint(const char *target, struct imgfs_error *err)
 
 static int do_mount(const struct imgfs_mount_params *p, const char *type, const char *extra)
 {
-	unsigned long flags = MS_NOSUID | MS_NODEV | (p->read_only ? MS_RDONLY : 0);
+	unsigned long flags = MS_NOSUID | MS_NODEV | (p->read_only ? MS_RDONLY : 0) |
+			      (p->noexec ? MS_NOEXEC : 0);
 	char data[256];
 
 	/*

@@ -17,6 +17,7 @@ struct imgfs_mount_params {
 	uid_t uid;		/* the mount's owner, as the kernel checks access */
 	gid_t gid;
 	bool allow_other;
+	bool noexec;
 	bool read_only;
 };
 

@@ -1,0 +1,116 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Every user error gets one line saying what and why, a non-zero exit, and
+# leaves no mount and no process behind.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+need_root
+need_fuse
+need_cmd mkfs.ext4 debugfs mkswap setpriv unshare
+need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
+
+chmod 0755 "$TEST_TMP"
+mnt=$TEST_TMP/mnt
+mkdir -p "$mnt" "$TEST_TMP/src"
+echo data >"$TEST_TMP/src/file"
+good=$TEST_TMP/good.ext4
+mkfs.ext4 -q -d "$TEST_TMP/src" "$good" 8M
+chmod 0644 "$good"
+
+# expect_error DESC PATTERN CMD...: non-zero exit, exactly one line on
+# stderr matching PATTERN (grep -E), nothing on stdout, nothing left.
+expect_error() {
+	_desc=$1 _pattern=$2
+	shift 2
+	"$@" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	_rc=$?
+	_lines=$(wc -l <"$TEST_TMP/err")
+	if [ $_rc -ne 0 ] && [ "$_lines" -eq 1 ] && [ ! -s "$TEST_TMP/out" ] &&
+		grep -Eq "$_pattern" "$TEST_TMP/err"; then
+		ok "$_desc: $(cat "$TEST_TMP/err")"
+	else
+		not_ok "$_desc (exit $_rc, $_lines stderr lines, want /$_pattern/)"
+		diag_file "$TEST_TMP/err"
+		diag_file "$TEST_TMP/out"
+	fi
+	assert_clean "$_desc: no mount or process left"
+}
+
+# Images that are not what imgfs serves.
+head -c 4194304 /dev/urandom >"$TEST_TMP/random.img"
+: >"$TEST_TMP/empty.img"
+mkswap -q "$TEST_TMP/swap.img" 4M >/dev/null 2>&1 ||
+	{ head -c 4194304 /dev/zero >"$TEST_TMP/swap.img"; mkswap -q "$TEST_TMP/swap.img" >/dev/null; }
+mkfs.ext4 -q -O encrypt "$TEST_TMP/encrypt.ext4" 8M
+cp "$good" "$TEST_TMP/recover.ext4"
+debugfs -w -R "feature needs_recovery" "$TEST_TMP/recover.ext4" >/dev/null 2>&1
+mkdir "$TEST_TMP/notadir.d"
+
+expect_error "missing image" "nonexistent.img: No such file or directory" \
+	"$IMGFS_MOUNT" "$TEST_TMP/nonexistent.img" "$mnt"
+expect_error "directory as image" "not a regular file or block device" \
+	"$IMGFS_MOUNT" "$TEST_TMP/notadir.d" "$mnt"
+expect_error "random bytes" "no filesystem found" \
+	"$IMGFS_MOUNT" "$TEST_TMP/random.img" "$mnt"
+expect_error "empty file" "no filesystem found" \
+	"$IMGFS_MOUNT" "$TEST_TMP/empty.img" "$mnt"
+expect_error "wrong filesystem type" "swap filesystem is not supported" \
+	"$IMGFS_MOUNT" "$TEST_TMP/swap.img" "$mnt"
+expect_error "unsupported feature" "encrypt" \
+	"$IMGFS_MOUNT" "$TEST_TMP/encrypt.ext4" "$mnt"
+expect_error "journal needing recovery" "recovery" \
+	"$IMGFS_MOUNT" "$TEST_TMP/recover.ext4" "$mnt"
+expect_error "missing mount point" "nowhere: No such file or directory" \
+	"$IMGFS_MOUNT" "$good" "$TEST_TMP/nowhere"
+expect_error "mount point is a file" "not a directory" \
+	"$IMGFS_MOUNT" "$good" "$good"
+
+# Options.
+expect_error "unknown option" "unknown mount option 'bogus'" \
+	"$IMGFS_MOUNT" -o bogus "$good" "$mnt"
+expect_error "rw" "not supported yet" \
+	"$IMGFS_MOUNT" -o rw "$good" "$mnt"
+expect_error "bad offset" "offset=abc" \
+	"$IMGFS_MOUNT" -o offset=abc "$good" "$mnt"
+expect_error "offset past the end" "past the end" \
+	"$IMGFS_MOUNT" -o offset=1G "$good" "$mnt"
+expect_error "offset with no filesystem there" "no filesystem found" \
+	"$IMGFS_MOUNT" -o offset=4096 "$good" "$mnt"
+expect_error "partition 0" "partition=0" \
+	"$IMGFS_MOUNT" -o partition=0 "$good" "$mnt"
+expect_error "partition on an unpartitioned image" "no partition" \
+	"$IMGFS_MOUNT" -o partition=2 "$good" "$mnt"
+expect_error "offset and partition" "exclude each other" \
+	"$IMGFS_MOUNT" -o offset=0,partition=1 "$good" "$mnt"
+expect_error "type mismatch" "unknown filesystem type" \
+	"$IMGFS_MOUNT" -o type=btrfs "$good" "$mnt"
+expect_error "missing arguments" "missing IMAGE or DIR" \
+	"$IMGFS_MOUNT" "$good"
+expect_error "unmount of a non-mount" "not a mount point" \
+	"$IMGFS_MOUNT" -u "$mnt"
+expect_error "unmount of a foreign mount" "not an imgfs mount" \
+	"$IMGFS_MOUNT" -u /proc
+
+# Privilege: an unprivileged user outside any user namespace may not mount.
+[ "$(stat -c %a /dev/fuse)" = 666 ] || chmod 0666 /dev/fuse
+expect_error "not allowed to mount here" "not allowed to mount here" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$IMGFS_MOUNT" "$good" "$mnt"
+
+# No access to /dev/fuse: a private copy of the node, mode 0600, over it.
+mknod -m 0600 "$TEST_TMP/fuse-node" c 10 229
+cat >"$TEST_TMP/nofuse.sh" <<'SCRIPT'
+mount --bind "$1" /dev/fuse || exit 99
+exec setpriv --reuid=65534 --regid=65534 --clear-groups -- unshare -Urm "$2" "$3" "$4"
+SCRIPT
+expect_error "no access to /dev/fuse" "cannot open /dev/fuse: Permission denied" \
+	unshare -m sh "$TEST_TMP/nofuse.sh" "$TEST_TMP/fuse-node" "$IMGFS_MOUNT" "$good" "$mnt"
+
+# The good image does mount: the failures above were about their inputs.
+if "$IMGFS_MOUNT" "$good" "$mnt" && [ "$(cat "$mnt/file")" = data ]; then
+	ok "the same image and mount point work"
+else
+	not_ok "the same image and mount point work"
+fi
+"$IMGFS_MOUNT" -u "$mnt"
+assert_clean "after the good mount: nothing left"
+done_testing

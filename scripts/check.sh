@@ -1,0 +1,34 @@
+#!/bin/sh
+# Run the whole test suite twice: a normal build, then one with
+# AddressSanitizer and UndefinedBehaviorSanitizer.  Needs the packages
+# from scripts/install-deps.sh; tests needing root, /dev/fuse or loop
+# devices skip (with the reason) when those are missing.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+run_suite() {
+	builddir=$1
+	shift
+	echo "== $(basename "$builddir"): build =="
+	"$top/scripts/build.sh" "$builddir" "$@"
+	echo "== $(basename "$builddir"): make check =="
+	if ! make -s -C "$builddir" -j"$jobs" check; then
+		cat "$builddir/test-suite.log" 2>/dev/null || true
+		return 1
+	fi
+}
+
+# One closing line over both runs, counted from automake's .trs files.
+summary() {
+	find "$top/build" "$top/build-asan" -name '*.trs' -exec cat {} + 2>/dev/null |
+		awk '/^:test-result: PASS/ { p++ } /^:test-result: (FAIL|ERROR|XPASS)/ { f++ }
+		     /^:test-result: SKIP/ { s++ }
+		     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
+}
+
+status=0
+run_suite "$top/build" || status=1
+run_suite "$top/build-asan" --enable-sanitizers || status=1
+summary
+exit $status

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian 12 packages imgfs needs to build, test and benchmark.
+set -eu
+PACKAGES="
+	build-essential autoconf automake pkg-config
+	libfuse3-dev fuse3 libext2fs-dev e2fsprogs libblkid-dev libmount-dev
+	libcap-dev libseccomp-dev libjson-c-dev
+	fuse2fs xfsprogs attr acl util-linux fdisk kmod
+"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (it uses apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
