@@ -124,7 +124,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 	};
 	int c, nargs;
 
-	while ((c = getopt_long(argc, argv, "+o:fdvulhV", longopts, NULL)) != -1) {
+	opterr = 0;	/* one line of our own per error, not getopt's */
+	while ((c = getopt_long(argc, argv, "+:o:fdvulhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_mount_options(optarg, a) < 0)
@@ -138,8 +139,11 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		case OPT_UNSHARE: a->unshare = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("imgfs-mount %s\n", PACKAGE_VERSION); exit(0);
+		case ':':
+			log_err("option %s needs a value (see imgfs-mount --help)", argv[optind - 1]);
+			return -EINVAL;
 		default:
-			fprintf(stderr, "Try 'imgfs-mount --help' for more information.\n");
+			log_err("unknown option %s (see imgfs-mount --help)", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
@@ -163,8 +167,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		}
 		a->command = &argv[optind + 3];
 	} else if (nargs != 2) {
-		log_err(nargs < 2 ? "missing IMAGE or DIR" : "too many arguments");
-		fprintf(stderr, "Try 'imgfs-mount --help' for more information.\n");
+		log_err("%s (see imgfs-mount --help)",
+			nargs < 2 ? "missing IMAGE or DIR" : "too many arguments");
 		return -EINVAL;
 	}
 	a->image = argv[optind];

@@ -12,6 +12,7 @@ need_cmd setpriv unshare mkfs.ext4 cmp
 need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
 
 USER_ID=65534
+is_status() { [ "$1" -eq "$2" ] && ok "$3" || not_ok "$3 (got $1, want $2)"; }
 as_user() {
 	setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups -- "$@"
 }
@@ -76,7 +77,6 @@ assert_clean "--unshare: no server left"
 
 as_user "$IMGFS_MOUNT" --unshare "$TEST_TMP/img.ext4" "$TEST_TMP/mnt" -- sh -c 'exit 7' \
 	>/dev/null 2>&1
-is_status() { [ "$1" -eq "$2" ] && ok "$3" || not_ok "$3 (got $1, want $2)"; }
 is_status $? 7 "--unshare: exits with COMMAND's status"
 as_user "$IMGFS_MOUNT" --unshare "$TEST_TMP/img.ext4" "$TEST_TMP/mnt" -- \
 	/nonexistent/command >/dev/null 2>&1
