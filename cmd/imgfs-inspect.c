@@ -116,7 +116,8 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:ahV", longopts, NULL)) != -1) {
+	opterr = 0;	/* one line of our own per error, not getopt's */
+	while ((c = getopt_long(argc, argv, ":o:ahV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (parse_image_options(optarg, &a->img) < 0)
@@ -125,14 +126,17 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
 		case 'a': a->holes = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("imgfs-inspect %s\n", PACKAGE_VERSION); exit(0);
+		case ':':
+			log_err("option %s needs a value (see imgfs-inspect --help)",
+				argv[optind - 1]);
+			return -EINVAL;
 		default:
-			fprintf(stderr, "Try 'imgfs-inspect --help' for more information.\n");
+			log_err("unknown option %s (see imgfs-inspect --help)", argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
 	if (optind >= argc) {
-		log_err("missing IMAGE");
-		fprintf(stderr, "Try 'imgfs-inspect --help' for more information.\n");
+		log_err("missing IMAGE (see imgfs-inspect --help)");
 		return -EINVAL;
 	}
 	a->image = argv[optind];

@@ -365,12 +365,12 @@ fi
 
 # ---- command line ----
 
-inspect -o bogus "$T/main.img"
-is "unknown -o option: exit 2" 2 $?
-inspect -o offset=1m,partition=1 "$T/main.img"
-is "offset= with partition=: exit 2" 2 $?
-inspect
-is "no IMAGE: exit 2" 2 $?
+one_line_error "unknown -o option: exit 2" 2 "unknown option 'bogus'" -o bogus "$T/main.img"
+one_line_error "offset= with partition=: exit 2" 2 ".*exclude.*" \
+	-o offset=1m,partition=1 "$T/main.img"
+one_line_error "unknown option: exit 2" 2 ".*--frobnicate.*" --frobnicate "$T/main.img"
+one_line_error "-o without a value: exit 2" 2 ".*-o.*" -o
+one_line_error "no IMAGE: exit 2" 2 "missing IMAGE.*"
 check "--help" "$IMGFS_INSPECT" --help
 inspect --help
 if grep -q '^Usage: imgfs-inspect' "$OUT"; then ok "--help shows usage"; else not_ok "--help shows usage"; fi
