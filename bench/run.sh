@@ -407,8 +407,9 @@ WARM_REPS=3		# warm: up to 3 repeats ...
 WARM_BUDGET_US=5000000	# ... while they take less than 5 s in all
 
 record_check() {	# fs wl value
-	CHECK[$2]+="$1=$3 "
+	[[ " ${CHECK[$2]:-} " == *" $1=$3 "* ]] || CHECK[$2]+="$1=$3 "
 	[ "$2" = seqread ] && BYTES[$1]=$3
+	return 0
 }
 
 run_one() {	# fs wl -> fills RES
@@ -437,6 +438,7 @@ run_one() {	# fs wl -> fills RES
 				do_unmount
 				return 1
 			fi
+			record_check "$fs" "$wl" "${WL_CHECK:-?}"
 			w+=("$(fdiv "$WL_US" 1000000 6)")
 			used=$(( used + WL_US ))
 			[ "$used" -ge $WARM_BUDGET_US ] && break
@@ -461,12 +463,21 @@ done
 LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
 T_END=$(now_us)
 
-# Every mount must have delivered the same thing.
+# Every mount (and every run) must have delivered the same thing.
+DATACHECK=
 for wl in "${WORKLOADS[@]}"; do
-	vals=$(printf '%s\n' ${CHECK[$wl]:-} | sed 's/^[^=]*=//' | sort -u | wc -l)
-	if [ "$vals" -gt 1 ]; then
-		note "MISMATCH in $wl between mounts: ${CHECK[$wl]}"
+	vals=$(printf '%s\n' ${CHECK[$wl]:-} | sed 's/^[^=]*=//' | sort -u)
+	[ -z "$vals" ] && continue
+	if [ "$(printf '%s\n' "$vals" | wc -l)" -gt 1 ]; then
+		note "MISMATCH in $wl between mounts/runs: ${CHECK[$wl]}"
+		DATACHECK+="$wl MISMATCH (${CHECK[$wl]% }); "
 		BROKEN=1
+	else
+		case $wl in
+		seqread) DATACHECK+="dd $vals bytes; " ;;
+		du) DATACHECK+="du $vals blocks; " ;;
+		tar) DATACHECK+="tar $vals bytes; " ;;
+		esac
 	fi
 done
 
@@ -500,6 +511,7 @@ has_fs imgfs && echo "imgfs: $IMGFS_MOUNT"
 echo "measured in $(fdiv $(( T_END - T_START )) 1000000 0) s; load average $LOAD_START before, $LOAD_END after (other work on the machine skews the numbers)"
 echo "cold = sync + drop_caches on a fresh mount; warm = repeated at once on the same mount (median of up to $WARM_REPS)"
 echo "times in seconds (median of $RUNS round(s)); ratios are time / time (lower is better for x/kernel)"
+echo "data check (same on every mount and run): ${DATACHECK%; }"
 echo
 
 fmt='%-16s %9s %9s %9s  %14s %12s %14s\n'
