@@ -43,67 +43,26 @@ static void usage(FILE *out)
 		"  -V, --version  show the version\n");
 }
 
-static int parse_type(const char *val, struct imgfs_image_options *o)
-{
-	static const char *const types[] = { "auto", "ext4", "ext3", "ext2" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
-		if (!strcmp(val, types[i])) {
-			o->fstype = val;
-			return 0;
-		}
-	}
-	log_err("type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
-	return -EINVAL;
-}
-
 /* One -o item: the image-locating subset of imgfs-mount's options. */
-static int parse_image_option(char *opt, struct imgfs_image_options *o)
-{
-	char *val = strchr(opt, '=');
-	uint64_t n;
-
-	if (val)
-		*val++ = '\0';
-	if (!strcmp(opt, "ro") && !val)
-		return 0;	/* always read-only; accepted for symmetry with mount */
-	if (!strcmp(opt, "offset") && val) {
-		if (parse_u64(val, &o->offset) < 0) {
-			log_err("offset=%s: not a byte count", val);
-			return -EINVAL;
-		}
-		o->has_offset = true;
-		return 0;
-	}
-	if (!strcmp(opt, "partition") && val) {
-		if (parse_u64(val, &n) < 0 || n == 0 || n > 4096) {
-			log_err("partition=%s: not a partition number (1, 2, ...)", val);
-			return -EINVAL;
-		}
-		o->partition = (unsigned)n;
-		return 0;
-	}
-	if (!strcmp(opt, "type") && val)
-		return parse_type(val, o);
-	log_err("unknown option '%s%s%s'", opt, val ? "=" : "", val ? val : "");
-	return -EINVAL;
-}
-
 static int parse_image_options(char *opts, struct imgfs_image_options *o)
 {
 	char *save = NULL;
 
 	for (char *opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		int r = parse_image_option(opt, o);
+		char *val = strchr(opt, '=');
+		int r;
 
+		if (val)
+			*val++ = '\0';
+		r = imgfs_image_parse_option(opt, val, o);
 		if (r < 0)
 			return r;
-	}
-	if (o->has_offset && o->partition) {
-		log_err("offset= and partition= exclude each other");
+		if (r == 0 || (!val && !strcmp(opt, "ro")))
+			continue;	/* ro: always; accepted for symmetry with mount */
+		log_err("unknown option '%s%s%s'", opt, val ? "=" : "", val ? val : "");
 		return -EINVAL;
 	}
-	return 0;
+	return imgfs_image_check_options(o);
 }
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)

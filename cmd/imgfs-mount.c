@@ -63,49 +63,29 @@ static int parse_mount_options(char *opts, struct mount_args *a)
 
 	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		char *val = strchr(o, '=');
-		uint64_t n;
+		int r;
 
 		if (val)
 			*val++ = '\0';
-		if (!strcmp(o, "ro") || !strcmp(o, "nosuid") || !strcmp(o, "nodev") ||
-		    !strcmp(o, "defaults")) {
+		r = imgfs_image_parse_option(o, val, &a->img);
+		if (r < 0)
+			return r;
+		if (r == 0 || (!val && (!strcmp(o, "ro") || !strcmp(o, "nosuid") ||
+					!strcmp(o, "nodev") || !strcmp(o, "defaults"))))
 			continue;
-		} else if (!strcmp(o, "rw")) {
+		if (!val && !strcmp(o, "rw")) {
 			log_err("rw: read-write mounts are not supported yet; use ro");
 			return -ENOTSUP;
-		} else if (!strcmp(o, "allow_other")) {
+		} else if (!val && !strcmp(o, "allow_other")) {
 			a->allow_other = true;
-		} else if (!strcmp(o, "noexec")) {
+		} else if (!val && !strcmp(o, "noexec")) {
 			a->noexec = true;
-		} else if (!strcmp(o, "offset") && val) {
-			if (parse_u64(val, &a->img.offset) < 0) {
-				log_err("offset=%s: not a byte count", val);
-				return -EINVAL;
-			}
-			a->img.has_offset = true;
-		} else if (!strcmp(o, "partition") && val) {
-			if (parse_u64(val, &n) < 0 || n == 0 || n > 4096) {
-				log_err("partition=%s: not a partition number (1, 2, ...)", val);
-				return -EINVAL;
-			}
-			a->img.partition = (unsigned)n;
-		} else if (!strcmp(o, "type") && val) {
-			if (strcmp(val, "auto") && strcmp(val, "ext4") && strcmp(val, "ext3") &&
-			    strcmp(val, "ext2")) {
-				log_err("type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
-				return -EINVAL;
-			}
-			a->img.fstype = val;
 		} else {
 			log_err("unknown mount option '%s%s%s'", o, val ? "=" : "", val ? val : "");
 			return -EINVAL;
 		}
 	}
-	if (a->img.has_offset && a->img.partition) {
-		log_err("offset= and partition= exclude each other");
-		return -EINVAL;
-	}
-	return 0;
+	return imgfs_image_check_options(&a->img);
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)

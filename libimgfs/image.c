@@ -23,6 +23,51 @@ bool imgfs_fstype_supported(const char *fstype)
 	       !strcmp(fstype, "ext4");
 }
 
+int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o)
+{
+	static const char *const types[] = { "auto", "ext4", "ext3", "ext2" };
+	uint64_t n;
+
+	if (!val)
+		return 1;
+	if (!strcmp(key, "offset")) {
+		if (parse_u64(val, &o->offset) < 0) {
+			log_err("offset=%s: not a byte count", val);
+			return -EINVAL;
+		}
+		o->has_offset = true;
+		return 0;
+	}
+	if (!strcmp(key, "partition")) {
+		if (parse_u64(val, &n) < 0 || n == 0 || n > 4096) {
+			log_err("partition=%s: not a partition number (1, 2, ...)", val);
+			return -EINVAL;
+		}
+		o->partition = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "type")) {
+		for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+			if (!strcmp(val, types[i])) {
+				o->fstype = types[i];
+				return 0;
+			}
+		}
+		log_err("type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int imgfs_image_check_options(const struct imgfs_image_options *o)
+{
+	if (o->has_offset && o->partition) {
+		log_err("offset= and partition= exclude each other");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static bool fstype_matches(const char *want, const char *found)
 {
 	if (!want || !strcmp(want, "auto"))

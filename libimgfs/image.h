@@ -32,6 +32,16 @@ struct imgfs_image_options {
 	const char *fstype;	/* "auto" or NULL to probe, else required type */
 };
 
+/*
+ * Apply one -o KEY[=VALUE] that locates the filesystem: offset=, partition=
+ * or type=.  Returns 0 when applied, 1 when @key is none of these (the
+ * caller's own option), or -EINVAL after logging one line.
+ */
+int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o);
+
+/* After all options: reject combinations that exclude each other (logged). */
+int imgfs_image_check_options(const struct imgfs_image_options *o);
+
 /* Open @path, locate the filesystem and probe its type. */
 int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 		     struct imgfs_image **out, struct imgfs_error *err);

@@ -47,15 +47,21 @@ void imgfs_log(enum imgfs_log_level level, const char *fmt, ...)
 
 int parse_u64(const char *s, uint64_t *out)
 {
+	const char *digits = s;
 	unsigned long long v;
+	int base = 10, shift = 0;
 	char *end;
-	int shift = 0;
 
-	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+	/* Decimal, or hex with 0x: a leading zero is not octal here. */
+	if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		digits = s + 2;
+		base = 16;
+	}
+	if (!s || !(base == 16 ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
+	v = strtoull(digits, &end, base);
+	if (errno)
 		return -EINVAL;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;

@@ -97,7 +97,7 @@ struct imgfs_error {
 int imgfs_error_set(struct imgfs_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Parse an unsigned decimal (or 0x hex) number with an optional k/m/g suffix. */
+/* Parse an unsigned decimal (or 0x hex) number with an optional k/m/g/t suffix. */
 int parse_u64(const char *s, uint64_t *out);
 
 /* Read or write all of a buffer, retrying on EINTR and short transfers. */
