@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The read-only ext2/ext3/ext4 backend, on libext2fs.
+ *
+ * libext2fs reads the superblock, group descriptors, inodes, extent trees
+ * and xattrs, with its own checksum verification; this backend adds what
+ * the kernel checks on top (ext4_iget, dx_probe, ext4_check_dir_entry),
+ * the htree lookup libext2fs lacks, and the translation into struct stat,
+ * readdir entries and iomap mappings.
+ *
+ * Files: ext4.c (open/close, ops table, errors), super.c (features,
+ * statfs, info), io.c (io_manager over the image fd), inode.c (inodes,
+ * getattr, readlink), map.c (block mapping, iomap), dir.c (directory
+ * blocks, readdir, linear lookup), htree.c (indexed lookup), xattr.c.
+ *
+ * Locking: libext2fs is not thread-safe, so every op takes the fs's one
+ * mutex around everything it does (EXT4_LOCK).  The mutex is recursive so
+ * that a readdir fill() callback may call back into the backend.
+ */
+#ifndef IMGFS_EXT4_H
+#define IMGFS_EXT4_H
+
+#include <ext2fs/ext2fs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs.h"
+
+struct ext4_fs {
+	struct imgfs_fs base;		/* first: what fs.h hands out */
+	ext2_filsys fs;
+	pthread_mutex_t lock;
+
+	/* Superblock facts, decoded once at open (the image is read-only). */
+	uint32_t blocksize;
+	unsigned blockbits;
+	uint32_t inode_size;
+	uint32_t first_ino;
+	uint32_t inodes_count;
+	uint64_t first_data_block;
+	uint64_t blocks_count;
+	bool metadata_csum;
+	bool filetype;			/* dirents carry a file type */
+	bool dir_index;
+	bool largedir;
+	bool huge_file;
+	bool inline_data;
+	int hash_unsigned;		/* 0, or 3 to turn hash versions 0-2 into 3-5 */
+
+	/* For statfs, summed at open. */
+	uint64_t overhead_blocks;
+	uint64_t free_blocks;
+	uint64_t free_inodes;
+	uint64_t reserved_blocks;
+
+	atomic_bool htree_warned;	/* log a bad-htree fallback once per fs */
+};
+
+static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
+{
+	return container_of(fs, struct ext4_fs, base);
+}
+
+/* Lock @e for the rest of the enclosing scope. */
+static inline pthread_mutex_t *ext4_lock(struct ext4_fs *e)
+{
+	pthread_mutex_lock(&e->lock);
+	return &e->lock;
+}
+
+static inline void ext4_unlockp(pthread_mutex_t **m)
+{
+	if (*m)
+		pthread_mutex_unlock(*m);
+}
+#define EXT4_LOCK(e) \
+	_cleanup_(ext4_unlockp) pthread_mutex_t *_ext4_locked_ __attribute__((unused)) = ext4_lock(e)
+
+/* Little-endian field access in on-disk buffers (which need not be aligned). */
+static inline uint16_t get_le16(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+static inline uint32_t get_le32(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+/* Memory libext2fs hands out is released with ext2fs_free_mem(). */
+static inline void ext2_freep(void *p)
+{
+	if (*(void **)p)
+		ext2fs_free_mem(p);
+}
+#define _cleanup_ext2_free_ _cleanup_(ext2_freep)
+
+/* ext4.c */
+/*
+ * Turn a libext2fs error into a negative errno.  Corruption codes log one
+ * line naming @ino and @what and become -EUCLEAN.
+ */
+int ext4_errno(errcode_t err, uint64_t ino, const char *what);
+const char *ext4_strerror(errcode_t code);
+
+/* io.c: an io_manager that preads the image fd; see io.c for the name format. */
+extern io_manager imgfs_io_manager;
+int imgfs_io_name(char *buf, size_t size, const struct imgfs_image *img);
+
+/* super.c */
+struct imgfs_error;
+int ext4_check_super(const struct imgfs_image *img, struct imgfs_error *err);
+int ext4_check_features(const struct ext2_super_block *sb, const char *path,
+			struct imgfs_error *err);
+void ext4_feature_names(const struct ext2_super_block *sb, char *buf, size_t size);
+void ext4_unsupported_names(uint32_t incompat, char *buf, size_t size);
+int ext4_compute_counts(struct ext4_fs *e);
+int ext4_info(struct imgfs_fs *fs, struct imgfs_fs_info *info);
+int ext4_statfs(struct imgfs_fs *fs, struct statvfs *st);
+
+/* inode.c */
+struct ext4_inode {
+	uint64_t ino;
+	unsigned extra_isize;		/* bytes past 128 the kernel reads fields from */
+	struct ext2_inode_large raw;
+};
+
+/* Read and check inode @ino as ext4_iget() would; unused inodes are -ENOENT. */
+int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
+bool ext4_ino_valid(const struct ext4_fs *e, uint64_t ino);
+uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in);
+int ext4_getattr(struct imgfs_fs *fs, uint64_t ino, struct stat *st);
+int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
+
+/* map.c */
+struct ext4_map {
+	uint64_t lblk;			/* first logical block of the run */
+	uint64_t len;			/* blocks, > 0 */
+	uint64_t pblk;			/* first physical block; 0 for a hole */
+	bool unwritten;
+};
+
+/* The run of blocks around logical block @lblk of @in (which may start before it). */
+int ext4_map_block(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk,
+		   struct ext4_map *map);
+/* Read one filesystem block. */
+int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf);
+/* The inline data of @in (i_block then system.data), in memory the caller frees. */
+int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size_t *size);
+int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		     unsigned opflags, struct imgfs_iomap *map);
+int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
+		     size_t len, size_t *done);
+
+/* dir.c */
+struct ext4_dirent {
+	uint32_t ino;
+	unsigned type;			/* DT_* */
+	const char *name;
+	unsigned namelen;
+};
+
+/* Called per live entry; a positive return stops the walk and is returned. */
+typedef int (*ext4_dirent_fn)(void *ctx, const struct ext4_dirent *de);
+
+/*
+ * Check and walk the entries of @size bytes at @buf: one directory block,
+ * or one part of an inline directory.  @lblk names the block in messages.
+ */
+int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
+		       size_t size, ext4_dirent_fn fn, void *ctx);
+/* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
+unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
+/* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */
+int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t pblk,
+		       void *buf);
+/* Search one directory block for @name; returns 1 and *@ino when found. */
+int ext4_dirblock_find(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
+		       const char *name, size_t len, uint32_t *ino);
+int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx);
+int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		uint64_t *ino);
+
+/* htree.c: 1 found, 0 not there, -EAGAIN when the index is unusable (search linearly). */
+int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
+		      size_t len, uint32_t *ino);
+
+/* xattr.c */
+int ext4_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
+int ext4_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, void *buf,
+		  size_t size, size_t *len);
+
+#endif

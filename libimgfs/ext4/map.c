@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * File blocks to disk blocks: extent trees (through libext2fs's extent
+ * API), the ext2/ext3 indirect block map (walked here, so that a hole of
+ * millions of blocks costs one call), inline data, and iomap_begin on top.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "ext4.h"
+
+/* ext4 allows at most 5 levels of extent tree (EXT4_MAX_EXTENT_DEPTH). */
+#define MAX_EXTENT_DEPTH 5
+/* Extent logical block numbers are 32 bits. */
+#define EXTENT_LBLK_LIMIT (1ULL << 32)
+
+int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf)
+{
+	if (pblk < e->first_data_block || pblk >= e->blocks_count)
+		return fs_corrupt("inode %llu: block %llu is outside the filesystem",
+				  (unsigned long long)ino, (unsigned long long)pblk);
+	return ext4_errno(io_channel_read_blk64(e->fs->io, pblk, 1, buf), ino, "reading a block");
+}
+
+static int check_extent(const struct ext4_fs *e, uint64_t ino, const struct ext2fs_extent *x)
+{
+	if (!(x->e_flags & EXT2_EXTENT_FLAGS_LEAF))
+		return fs_corrupt("inode %llu: extent tree node where a leaf should be",
+				  (unsigned long long)ino);
+	if (x->e_len == 0 || x->e_lblk + x->e_len > EXTENT_LBLK_LIMIT)
+		return fs_corrupt("inode %llu: bad extent [%llu, +%u)", (unsigned long long)ino,
+				  (unsigned long long)x->e_lblk, x->e_len);
+	if (x->e_pblk < e->first_data_block || x->e_pblk >= e->blocks_count ||
+	    x->e_len > e->blocks_count - x->e_pblk)
+		return fs_corrupt("inode %llu: extent at logical block %llu maps blocks %llu-%llu outside the filesystem",
+				  (unsigned long long)ino, (unsigned long long)x->e_lblk,
+				  (unsigned long long)x->e_pblk,
+				  (unsigned long long)(x->e_pblk + x->e_len - 1));
+	return 0;
+}
+
+static void set_extent(struct ext4_map *map, const struct ext2fs_extent *x)
+{
+	map->lblk = x->e_lblk;
+	map->len = x->e_len;
+	map->pblk = x->e_pblk;
+	map->unwritten = x->e_flags & EXT2_EXTENT_FLAGS_UNINIT;
+}
+
+static void set_hole(struct ext4_map *map, uint64_t lblk, uint64_t end)
+{
+	map->lblk = lblk;
+	map->len = end - lblk;
+	map->pblk = 0;
+	map->unwritten = false;
+}
+
+static void extent_freep(ext2_extent_handle_t *h)
+{
+	if (*h)
+		ext2fs_extent_free(*h);
+}
+
+/*
+ * After goto2 found no extent containing @lblk, the handle rests on the
+ * extent before it (or the first of its leaf).  Walk forward to the first
+ * extent starting after @lblk, which ends the hole.  NEXT_LEAF may first
+ * revisit the current leaf from its start, so the walk is bounded by a
+ * couple of node's worth of steps per level, not by one.
+ */
+static int find_hole_end(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_t h, int depth,
+			 uint64_t lblk, struct ext4_map *map)
+{
+	unsigned steps = 2 * (e->blocksize / sizeof(struct ext3_extent) + 1) * (depth + 1) + 8;
+	struct ext2fs_extent x;
+	errcode_t err;
+	int r;
+
+	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &x);
+	if (err == EXT2_ET_NO_CURRENT_NODE) {
+		set_hole(map, lblk, EXTENT_LBLK_LIMIT);	/* no extents at all */
+		return 0;
+	}
+	while (!err) {
+		r = check_extent(e, ino, &x);
+		if (r < 0)
+			return r;
+		if (x.e_lblk > lblk) {
+			set_hole(map, lblk, x.e_lblk);
+			return 0;
+		}
+		if (lblk < x.e_lblk + x.e_len) {
+			set_extent(map, &x);	/* out-of-order tree, but it does map lblk */
+			return 0;
+		}
+		if (--steps == 0)
+			return fs_corrupt("inode %llu: extent tree does not advance past block %llu",
+					  (unsigned long long)ino, (unsigned long long)lblk);
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &x);
+	}
+	if (err == EXT2_ET_EXTENT_NO_NEXT) {
+		set_hole(map, lblk, EXTENT_LBLK_LIMIT);	/* past the last extent */
+		return 0;
+	}
+	return ext4_errno(err, ino, "walking the extent tree");
+}
+
+static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
+		       struct ext4_map *map)
+{
+	const struct ext3_extent_header *eh = (const void *)in->raw.i_block;
+	unsigned depth = ext2fs_le16_to_cpu(eh->eh_depth);
+	/* libext2fs writes into an all-zero i_block, so give it a copy. */
+	struct ext2_inode_large raw = in->raw;
+	_cleanup_(extent_freep) ext2_extent_handle_t h = NULL;
+	struct ext2fs_extent x;
+	errcode_t err;
+	int r;
+
+	if (lblk >= EXTENT_LBLK_LIMIT) {
+		set_hole(map, lblk, lblk + EXTENT_LBLK_LIMIT);
+		return 0;
+	}
+	/* libext2fs allocates a path per level without a limit of its own. */
+	if (depth > MAX_EXTENT_DEPTH)
+		return fs_corrupt("inode %llu: extent tree depth %u is too deep",
+				  (unsigned long long)in->ino, depth);
+	err = ext2fs_extent_open2(e->fs, (ext2_ino_t)in->ino, EXT2_INODE(&raw), &h);
+	if (err)
+		return ext4_errno(err, in->ino, "opening the extent tree");
+	err = ext2fs_extent_goto2(h, 0, lblk);
+	if (err == EXT2_ET_EXTENT_NOT_FOUND)
+		return find_hole_end(e, in->ino, h, (int)depth, lblk, map);
+	if (err)
+		return ext4_errno(err, in->ino, "looking up an extent");
+	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &x);
+	if (err)
+		return ext4_errno(err, in->ino, "reading an extent");
+	r = check_extent(e, in->ino, &x);
+	if (r < 0)
+		return r;
+	if (lblk < x.e_lblk || lblk >= x.e_lblk + x.e_len)
+		return fs_corrupt("inode %llu: extent lookup of block %llu went astray",
+				  (unsigned long long)in->ino, (unsigned long long)lblk);
+	set_extent(map, &x);
+	return 0;
+}
+
+/*
+ * The run starting at @idx in an array of @n block pointers whose first
+ * entry maps logical block @base: a hole up to the next pointer, or
+ * physically contiguous blocks.
+ */
+static int scan_pointers(const struct ext4_fs *e, uint64_t ino, const uint32_t *ptrs,
+			 unsigned n, uint64_t base, unsigned idx, struct ext4_map *map)
+{
+	uint32_t first = ext2fs_le32_to_cpu(ptrs[idx]);
+	unsigned j = idx + 1;
+
+	if (!first) {
+		while (j < n && !ptrs[j])
+			j++;
+		set_hole(map, base + idx, base + j);
+		return 0;
+	}
+	while (j < n && ext2fs_le32_to_cpu(ptrs[j]) == first + (j - idx))
+		j++;
+	if (first < e->first_data_block || first >= e->blocks_count ||
+	    j - idx > e->blocks_count - first)
+		return fs_corrupt("inode %llu: logical block %llu maps to block %u outside the filesystem",
+				  (unsigned long long)ino, (unsigned long long)(base + idx), first);
+	map->lblk = base + idx;
+	map->len = j - idx;
+	map->pblk = first;
+	map->unwritten = false;
+	return 0;
+}
+
+/*
+ * Indirect block maps: 12 direct pointers, then single, double and triple
+ * indirect trees.  Descend to the pointer block that holds @lblk, reading
+ * at most three blocks; a missing pointer anywhere is a hole for its whole
+ * subtree.
+ */
+static int map_indirect(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
+			struct ext4_map *map)
+{
+	const uint64_t ppb = e->blocksize / 4;
+	_cleanup_free_ uint32_t *buf = NULL;
+	uint64_t base = EXT2_NDIR_BLOCKS, span = ppb;
+	uint32_t ptr;
+	int level;
+
+	if (lblk < EXT2_NDIR_BLOCKS)
+		return scan_pointers(e, in->ino, in->raw.i_block, EXT2_NDIR_BLOCKS, 0,
+				     (unsigned)lblk, map);
+	for (level = 1; level <= 3 && lblk - base >= span; level++) {
+		base += span;
+		span *= ppb;
+	}
+	if (level > 3) {
+		set_hole(map, lblk, lblk + EXTENT_LBLK_LIMIT);	/* beyond what a map reaches */
+		return 0;
+	}
+	ptr = ext2fs_le32_to_cpu(in->raw.i_block[EXT2_NDIR_BLOCKS + level - 1]);
+	buf = malloc(e->blocksize);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		uint64_t child_span = span / ppb;
+		unsigned idx;
+		int r;
+
+		if (!ptr) {
+			set_hole(map, lblk, base + span);
+			return 0;
+		}
+		r = ext4_read_block(e, in->ino, ptr, buf);
+		if (r < 0)
+			return r;
+		idx = (unsigned)((lblk - base) / child_span);
+		if (child_span == 1)
+			return scan_pointers(e, in->ino, buf, (unsigned)ppb, base, idx, map);
+		ptr = ext2fs_le32_to_cpu(buf[idx]);
+		base += idx * child_span;
+		span = child_span;
+	}
+}
+
+int ext4_map_block(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk,
+		   struct ext4_map *map)
+{
+	if (in->raw.i_flags & EXT4_INLINE_DATA_FL)
+		return fs_corrupt("inode %llu: block lookup in an inline-data inode",
+				  (unsigned long long)in->ino);
+	if (in->raw.i_flags & EXT4_EXTENTS_FL)
+		return map_extents(e, in, lblk, map);
+	return map_indirect(e, in, lblk, map);
+}
+
+int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size_t *size)
+{
+	struct ext2_inode_large raw = in->raw;
+	_cleanup_free_ char *buf = NULL;
+	size_t n = 0, got = 0;
+	errcode_t err;
+
+	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
+	if (err)
+		return ext4_errno(err, in->ino, "reading inline data");
+	/* i_block plus the system.data xattr, which lives in the inode's spare bytes. */
+	if (n < EXT4_MIN_INLINE_DATA_SIZE || n > EXT4_MIN_INLINE_DATA_SIZE + e->inode_size)
+		return fs_corrupt("inode %llu: %zu bytes of inline data do not fit an inode",
+				  (unsigned long long)in->ino, n);
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	got = n;
+	err = ext2fs_inline_data_get(e->fs, (ext2_ino_t)in->ino, EXT2_INODE(&raw), buf, &got);
+	if (err)
+		return ext4_errno(err, in->ino, "reading inline data");
+	if (got != n)
+		return fs_corrupt("inode %llu: inline data changed size while read",
+				  (unsigned long long)in->ino);
+	*data = steal_pointer(&buf);
+	*size = n;
+	return 0;
+}
+
+int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		     unsigned opflags, struct imgfs_iomap *map)
+{
+	struct ext4_fs *e = EXT4(fs);
+	struct ext4_inode in;
+	struct ext4_map m;
+	uint64_t size;
+	int r;
+
+	if (opflags & IMGFS_IOMAP_OP_WRITE)
+		return -EROFS;
+	if (pos > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	EXT4_LOCK(e);
+	r = ext4_inode_read(e, ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(in.raw.i_mode))
+		return -EINVAL;
+
+	if (in.raw.i_flags & EXT4_INLINE_DATA_FL) {
+		size = ext4_inode_size(e, &in);
+		if (pos < size) {
+			*map = (struct imgfs_iomap){ .offset = 0, .length = size,
+						     .addr = IMGFS_IOMAP_NULL_ADDR,
+						     .type = IMGFS_IOMAP_INLINE };
+		} else {
+			/* Past EOF of an inline file nothing is stored. */
+			*map = (struct imgfs_iomap){ .offset = pos, .length = e->blocksize,
+						     .addr = IMGFS_IOMAP_NULL_ADDR,
+						     .type = IMGFS_IOMAP_HOLE };
+		}
+		return 0;
+	}
+
+	r = ext4_map_block(e, &in, pos >> e->blockbits, &m);
+	if (r < 0)
+		return r;
+	map->offset = m.lblk << e->blockbits;
+	map->length = m.len << e->blockbits;
+	map->flags = 0;
+	if (m.pblk) {
+		map->addr = m.pblk << e->blockbits;
+		map->type = m.unwritten ? IMGFS_IOMAP_UNWRITTEN : IMGFS_IOMAP_MAPPED;
+	} else {
+		map->addr = IMGFS_IOMAP_NULL_ADDR;
+		map->type = IMGFS_IOMAP_HOLE;
+	}
+	return 0;
+}
+
+int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf, size_t len,
+		     size_t *done)
+{
+	struct ext4_fs *e = EXT4(fs);
+	_cleanup_free_ char *data = NULL;
+	struct ext4_inode in;
+	size_t n, avail;
+	int r;
+
+	EXT4_LOCK(e);
+	r = ext4_inode_read(e, ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(in.raw.i_mode) || !(in.raw.i_flags & EXT4_INLINE_DATA_FL))
+		return -EINVAL;
+	r = ext4_inline_read(e, &in, &data, &n);
+	if (r < 0)
+		return r;
+	avail = (size_t)MIN((uint64_t)n, ext4_inode_size(e, &in));
+	*done = 0;
+	if (pos < avail) {
+		*done = MIN(len, avail - (size_t)pos);
+		memcpy(buf, data + pos, *done);
+	}
+	return 0;
+}
