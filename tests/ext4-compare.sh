@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/ext4-compare.sh: every image of the ext4 corpus, mounted by imgfs,
+# must show exactly the tree the kernel's own ext4 driver shows.
+#
+# For each image: a read-only loop mount with the kernel (the ground
+# truth), a read-only imgfs mount, treecmp over both (names, types, modes,
+# owners, sizes, link counts and hard-link identity, mtime/ctime/atime to
+# the nanosecond, st_blocks, symlink targets, xattrs and ACLs, device
+# numbers, file contents), then both unmounted and nothing may be left
+# (no mount, no server, no loop device).  The partitioned disk images are
+# compared with partition=N and with offset=BYTES against the kernel's
+# loop mount at the offset sfdisk reports.
+#
+# Before trusting any of that, treecmp must prove it can fail: two trees
+# that differ in every field must be reported as different, field by field.
+#
+# Environment:
+#   IMGFS_TEST_FS=imgfs|fuse2fs|kernel  what to compare with the kernel
+#       (default imgfs; the others check the test itself: the kernel against
+#       itself must be identical, fuse2fs shows real differences)
+#   IMGFS_CORPUS_EXT4=DIR   use the images in DIR instead of generating them
+#   TREECMP_OPTS            extra treecmp options (e.g. --ignore=blocks)
+
+set -u
+. "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+
+impl=${IMGFS_TEST_FS:-imgfs}
+need_root
+need_loop
+need_cmd mke2fs debugfs e2fsck sfdisk setfacl setfattr perl findmnt timeout
+need_prog "$TREECMP"
+case $impl in
+imgfs) need_fuse;;
+fuse2fs) need_fuse; need_cmd fuse2fs;;
+kernel) ;;
+*) bail_out "IMGFS_TEST_FS must be imgfs, fuse2fs or kernel, not '$impl'";;
+esac
+if [ "$impl" = imgfs ] && [ ! -x "$IMGFS_MOUNT" ]; then
+	bail_out "imgfs-mount is not built: $IMGFS_MOUNT"
+fi
+
+# atime too: both mounts are read-only, so nothing updates it.
+cmp_opts="--atime --blocks ${TREECMP_OPTS:-}"
+
+# ---- treecmp must be able to fail ----
+
+# Two trees that differ in one field per entry, plus one identical entry.
+a=$TEST_TMP/self/a b=$TEST_TMP/self/b
+mkdir -p "$a" "$b"
+for t in "$a" "$b"; do
+	mkdir "$t/dir" "$t/hl"
+	printf 'same\n' >"$t/same"
+	printf 'content one\n' >"$t/content"
+	: >"$t/mode" && chmod 644 "$t/mode"
+	: >"$t/owner"
+	: >"$t/mtime"
+	: >"$t/xattr" && setfattr -n user.k -v value "$t/xattr"
+	: >"$t/xattr-missing"
+	ln -s target "$t/symlink"
+	mknod "$t/rdev" c 1 3
+	: >"$t/only-in-a"
+	mkfifo "$t/type"
+	: >"$t/hl/x" && : >"$t/hl/y"
+	printf 'abc' >"$t/size"
+done
+printf 'content two\n' >"$b/content"
+chmod 600 "$b/mode"
+chown 70000 "$b/owner"
+# Same mtimes everywhere but where the difference is meant.
+find "$a" "$b" -exec touch -h -d @1000000000 {} +
+touch -d '2001-01-01 00:00:00.5' "$a/mtime"
+touch -d '2001-01-01 00:00:00.25' "$b/mtime"
+setfattr -n user.k -v other "$b/xattr"
+setfattr -n user.extra -v 1 "$b/xattr-missing"
+rm "$b/symlink" && ln -s elsewhere "$b/symlink"
+rm "$b/rdev" && mknod "$b/rdev" c 1 5
+rm "$b/only-in-a"
+rm "$b/type" && : >"$b/type"
+rm "$b/hl/y" && ln "$b/hl/x" "$b/hl/y"
+printf 'abcd' >"$b/size"
+"$TREECMP" --ignore=ctime "$a" "$b" >"$TEST_TMP/self.out" 2>&1
+rc=$?
+missing=
+for want in "/content: content:" "/mode: mode:" "/owner: uid:" "/mtime: mtime:" \
+	"/xattr: xattr:" "/xattr-missing: xattr: user.extra: missing vs present" \
+	"/symlink: target:" "/rdev: rdev:" "/only-in-a: presence: present vs missing" \
+	"/type: type: fifo vs regular file" "/hl/y: hardlink:" "/size: size:" "/hl/x: nlink:"; do
+	grep -qF "$want" "$TEST_TMP/self.out" || missing="$missing '$want'"
+done
+if [ $rc -eq 1 ] && [ -z "$missing" ] && ! grep -q '^/same:' "$TEST_TMP/self.out"; then
+	ok "treecmp reports each kind of difference (exit 1)"
+else
+	not_ok "treecmp reports each kind of difference (exit 1)"
+	diag "exit $rc; expected lines not found:$missing"
+	diag_file "$TEST_TMP/self.out"
+fi
+check "treecmp finds a tree identical to itself (exit 0)" "$TREECMP" $cmp_opts "$a" "$a"
+"$TREECMP" "$a" "$TEST_TMP/no-such-dir" >/dev/null 2>&1
+rc=$?
+if [ $rc -eq 2 ]; then ok "treecmp exits 2 on a missing tree"; else not_ok "treecmp exits 2 on a missing tree (got $rc)"; fi
+
+# ---- the corpus ----
+
+corpus=${IMGFS_CORPUS_EXT4:-}
+if [ -z "$corpus" ]; then
+	corpus=$TEST_TMP/corpus
+	if bounded 600 env TMPDIR="$TEST_TMP" sh "$MKCORPUS_EXT4" "$corpus" \
+		>"$TEST_TMP/corpus.log" 2>&1; then
+		ok "corpus generated"
+		diag_file "$TEST_TMP/corpus.log" 100
+	else
+		not_ok "corpus generated"
+		diag_file "$TEST_TMP/corpus.log" 100
+		bail_out "no corpus"
+	fi
+fi
+
+# mount_b IMAGE DIR [partition=N|offset=BYTES]: the side under test.
+# Returns 77 when the implementation cannot do what is asked.
+mount_b() {
+	case $impl in
+	imgfs)
+		imgfs_mount "$@";;
+	fuse2fs)
+		case ${3:-} in partition=*) return 77;; esac
+		fuse2fs_mount "$@";;
+	kernel)
+		case ${3:-} in
+		partition=*) return 77;;
+		*) kernel_mount "$1" "$2" "$kopts";;	# the same loop device
+		esac;;
+	esac
+}
+
+# compare_mount DESC IMAGE KERNEL-OPTS B-OPTS: one test line.  The kernel
+# mount is the reference; the B mount must be the right type, read-only,
+# identical, and gone without a trace once unmounted.
+compare_mount() {
+	desc=$1 img=$2 kopts=$3 bopts=$4
+	kdir=$TEST_TMP/kernel bdir=$TEST_TMP/b-$impl
+	problems=$TEST_TMP/problems
+	: >"$problems"
+	if ! kernel_mount "$img" "$kdir" "$kopts" 2>"$TEST_TMP/mount.err"; then
+		not_ok "$desc"
+		diag "the kernel cannot mount it (test bug):"
+		diag_file "$TEST_TMP/mount.err"
+		return
+	fi
+	mount_b "$img" "$bdir" $bopts >"$TEST_TMP/mount.err" 2>&1
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		unmount "$kdir"
+		skip "$desc" "$impl cannot mount with $bopts"
+		return
+	elif [ $rc -ne 0 ]; then
+		echo "$impl mount failed (exit $rc):" >>"$problems"
+		sed 's/^/  /' "$TEST_TMP/mount.err" >>"$problems"
+	else
+		type=$(fs_type "$bdir")
+		if [ "$impl" = imgfs ] && [ "$type" != fuse.imgfs ]; then
+			echo "mountinfo type is '$type', not fuse.imgfs" >>"$problems"
+		fi
+		case ",$(findmnt -n -o OPTIONS --mountpoint "$bdir" | tail -n 1)," in
+		*,ro,*) ;;
+		*) echo "not mounted read-only: $(findmnt -n -o OPTIONS --mountpoint "$bdir")" >>"$problems";;
+		esac
+		bounded 600 "$TREECMP" $cmp_opts "$kdir" "$bdir" >"$TEST_TMP/treecmp.out" 2>&1
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			echo "treecmp kernel vs $impl: exit $rc" >>"$problems"
+			cat "$TEST_TMP/treecmp.out" >>"$problems"
+		fi
+		if ! unmount "$bdir"; then
+			echo "cannot unmount the $impl mount" >>"$problems"
+		fi
+	fi
+	unmount "$kdir" || echo "cannot unmount the kernel mount" >>"$problems"
+	# The server must go away by itself once unmounted.
+	i=0
+	while [ -n "$(leftovers)" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	leftovers >>"$problems"
+	if [ -s "$problems" ]; then
+		not_ok "$desc"
+		diag_file "$problems" 70
+		# Do not let one image's leftovers be blamed on the next.
+		cleanup_mounts
+	else
+		ok "$desc"
+	fi
+}
+
+cleanup_mounts() {
+	for m in $(mounts_under "$TEST_TMP"); do
+		unmount "$m"
+	done
+}
+
+for img in "$corpus"/*.img; do
+	[ -e "$img" ] || bail_out "no images in $corpus"
+	name=$(basename "$img")
+	parts=$img.parts
+	if [ ! -e "$parts" ]; then
+		compare_mount "$name: $impl equals the kernel" "$img" "" ""
+		continue
+	fi
+	while read -r num off size; do
+		compare_mount "$name: partition=$num equals the kernel at offset $off" \
+			"$img" "offset=$off,sizelimit=$size" "partition=$num"
+		compare_mount "$name: offset=$off equals the kernel" \
+			"$img" "offset=$off,sizelimit=$size" "offset=$off"
+	done <"$parts"
+done
+
+assert_clean "nothing left behind (mounts, servers, loop devices)"
+done_testing
