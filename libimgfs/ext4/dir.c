@@ -117,26 +117,60 @@ int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t 
 }
 
 struct find_ctx {
+	const struct ext4_fs *e;
+	bool casefold;
+	bool name_utf8;		/* with casefold: is the name looked up valid UTF-8? */
 	const char *name;
 	size_t len;
 	uint32_t ino;
 };
 
+static bool valid_utf8(const struct ext4_fs *e, const char *s, size_t len)
+{
+	char *bad;
+
+	return ext2fs_check_encoded_name(e->encoding, (char *)s, len, &bad) == 0;
+}
+
+/*
+ * Names in a case-insensitive directory are equal when their NFD case
+ * foldings are (UTF-8 12.1, as the kernel's utf8 tables).  A name that is
+ * not valid UTF-8 is an opaque byte string: it matches only itself, and
+ * nothing at all with strict encoding, as in the kernel's ext4_match().
+ */
+static bool casefold_match(const struct find_ctx *f, const char *name, size_t len)
+{
+	if (!f->name_utf8 || !valid_utf8(f->e, name, len))
+		return !f->e->strict_encoding && len == f->len && !memcmp(name, f->name, len);
+	return ext2fs_casefold_cmp(f->e->encoding, (const unsigned char *)f->name, f->len,
+				   (const unsigned char *)name, len) == 0;
+}
+
+static void find_setup(struct find_ctx *f, const struct ext4_inode *dir)
+{
+	f->casefold = ext4_dir_casefold(f->e, dir);
+	f->name_utf8 = f->casefold && valid_utf8(f->e, f->name, f->len);
+}
+
 static int find_entry(void *ctx, const struct ext4_dirent *de)
 {
 	struct find_ctx *f = ctx;
 
-	if (de->namelen != f->len || memcmp(de->name, f->name, f->len))
+	if (f->casefold ? !casefold_match(f, de->name, de->namelen)
+			: de->namelen != f->len || memcmp(de->name, f->name, f->len))
 		return 0;
 	f->ino = de->ino;
 	return 1;
 }
 
-int ext4_dirblock_find(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       const char *name, size_t len, uint32_t *ino)
+int ext4_dirblock_find(struct ext4_fs *e, const struct ext4_inode *dir, uint64_t lblk,
+		       const char *buf, const char *name, size_t len, uint32_t *ino)
 {
-	struct find_ctx f = { .name = name, .len = len };
-	int r = ext4_dirblock_walk(e, dir, lblk, buf, e->blocksize, find_entry, &f);
+	struct find_ctx f = { .e = e, .name = name, .len = len };
+	int r;
+
+	find_setup(&f, dir);
+	r = ext4_dirblock_walk(e, dir->ino, lblk, buf, e->blocksize, find_entry, &f);
 
 	if (r == 1)
 		*ino = f.ino;
@@ -259,7 +293,7 @@ int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *
 int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t *ino)
 {
 	struct ext4_fs *e = EXT4(fs);
-	struct find_ctx f = { .name = name, .len = len };
+	struct find_ctx f = { .e = e, .name = name, .len = len };
 	struct ext4_inode in, child;
 	int r;
 
@@ -273,6 +307,7 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		return r;
 	if (!LINUX_S_ISDIR(in.raw.i_mode))
 		return -ENOTDIR;
+	find_setup(&f, &in);
 
 	r = -EAGAIN;
 	if (e->dir_index && (in.raw.i_flags & EXT2_INDEX_FL) &&

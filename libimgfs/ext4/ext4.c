@@ -126,6 +126,7 @@ static void decode_super(struct ext4_fs *e)
 	e->largedir = ext2fs_has_feature_largedir(sb);
 	e->huge_file = ext2fs_has_feature_huge_file(sb);
 	e->inline_data = ext2fs_has_feature_inline_data(sb);
+	e->strict_encoding = sb->s_encoding_flags & EXT4_ENC_STRICT_MODE_FL;
 	/*
 	 * Which flavour of the legacy/half-MD4/TEA hashes the directory
 	 * indexes were built with.  With neither flag set, the kernel uses
@@ -225,6 +226,13 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 		return imgfs_error_set(err, EUCLEAN, "%s: corrupt group descriptors: %s, run e2fsck",
 				       img->path, ext4_strerror(code));
 	decode_super(e);
+	if (ext2fs_has_feature_casefold(e->fs->super)) {
+		e->encoding = ext2fs_load_nls_table(e->fs->super->s_encoding);
+		if (!e->encoding)
+			return imgfs_error_set(err, EOPNOTSUPP,
+					       "%s: unsupported filename encoding %u", img->path,
+					       e->fs->super->s_encoding);
+	}
 	/* getattr after lookup reads the same inode twice: keep a few hundred. */
 	code = ext2fs_create_inode_cache(e->fs, 256);
 	if (code)

@@ -48,6 +48,9 @@ struct ext4_fs {
 	bool huge_file;
 	bool inline_data;
 	int hash_unsigned;		/* 0, or 3 to turn hash versions 0-2 into 3-5 */
+	/* With casefold: how names in EXT4_CASEFOLD_FL directories compare. */
+	const struct ext2fs_nls_table *encoding;
+	bool strict_encoding;		/* invalid UTF-8 never matches */
 
 	/* For statfs, summed at open. */
 	uint64_t overhead_blocks;
@@ -181,9 +184,14 @@ unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */
 int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t pblk,
 		       void *buf);
-/* Search one directory block for @name; returns 1 and *@ino when found. */
-int ext4_dirblock_find(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       const char *name, size_t len, uint32_t *ino);
+/* Search one block of directory @dir for @name; returns 1 and *@ino when found. */
+int ext4_dirblock_find(struct ext4_fs *e, const struct ext4_inode *dir, uint64_t lblk,
+		       const char *buf, const char *name, size_t len, uint32_t *ino);
+/* Does directory @dir compare names case-insensitively? */
+static inline bool ext4_dir_casefold(const struct ext4_fs *e, const struct ext4_inode *dir)
+{
+	return e->encoding && (dir->raw.i_flags & EXT4_CASEFOLD_FL);
+}
 int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx);
 int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		uint64_t *ino);

@@ -225,8 +225,11 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 	r = read_root(&w, &version);
 	if (r < 0)
 		return r;
-	err = ext2fs_dirhash2((int)version, name, (int)len, NULL, 0, e->fs->super->s_hash_seed,
-			      &hash, &minor);
+	/* In a case-insensitive directory the hash is of the case-folded name. */
+	err = ext2fs_dirhash2((int)version, name, (int)len,
+			      ext4_dir_casefold(e, dir) ? e->encoding : NULL,
+			      ext4_dir_casefold(e, dir) ? EXT4_CASEFOLD_FL : 0,
+			      e->fs->super->s_hash_seed, &hash, &minor);
 	if (err)
 		return ext4_errno(err, dir->ino, "hashing a name");
 	w.hash = hash & ~DX_HASH_COLLISION;
@@ -251,7 +254,7 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 		r = read_dir_lblk(&w, blk, leaf);
 		if (r < 0)
 			return r;
-		r = ext4_dirblock_find(e, dir->ino, blk, leaf, name, len, ino);
+		r = ext4_dirblock_find(e, dir, blk, leaf, name, len, ino);
 		if (r != 0)
 			return r;
 		r = next_leaf(&w);

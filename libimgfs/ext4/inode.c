@@ -61,7 +61,7 @@ static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 		return fs_corrupt("inode %llu: inline data flag without the inline_data feature", ino);
 	if (raw->i_flags & EXT4_ENCRYPT_FL)
 		return fs_corrupt("inode %llu: encrypted inode without the encrypt feature", ino);
-	if (raw->i_flags & EXT4_CASEFOLD_FL)
+	if ((raw->i_flags & EXT4_CASEFOLD_FL) && !e->encoding)
 		return fs_corrupt("inode %llu: casefold flag without the casefold feature", ino);
 	acl = ext2fs_file_acl_block(e->fs, (const struct ext2_inode *)raw);
 	if (acl && (acl < e->first_data_block || acl >= e->blocks_count))

@@ -74,7 +74,8 @@ static const struct feature_name {
 			 EXT3_FEATURE_INCOMPAT_EXTENTS | EXT4_FEATURE_INCOMPAT_64BIT | \
 			 EXT4_FEATURE_INCOMPAT_MMP | EXT4_FEATURE_INCOMPAT_FLEX_BG | \
 			 EXT4_FEATURE_INCOMPAT_EA_INODE | EXT4_FEATURE_INCOMPAT_CSUM_SEED | \
-			 EXT4_FEATURE_INCOMPAT_LARGEDIR | EXT4_FEATURE_INCOMPAT_INLINE_DATA)
+			 EXT4_FEATURE_INCOMPAT_LARGEDIR | EXT4_FEATURE_INCOMPAT_INLINE_DATA | \
+			 EXT4_FEATURE_INCOMPAT_CASEFOLD)
 
 /* Append @word to the space-separated list in @buf. */
 static void append_word(char *buf, size_t size, const char *word)
@@ -141,10 +142,12 @@ int ext4_check_features(const struct ext2_super_block *sb, const char *path,
 		return imgfs_error_set(err, EOPNOTSUPP,
 				       "%s: unsupported feature encrypt: encrypted directories cannot be served",
 				       path);
-	if (incompat & EXT4_FEATURE_INCOMPAT_CASEFOLD)
+	/* Case-insensitive directories: the only encoding there is, UTF-8 12.1. */
+	if ((incompat & EXT4_FEATURE_INCOMPAT_CASEFOLD) &&
+	    ext2fs_le16_to_cpu(sb->s_encoding) != EXT4_ENC_UTF8_12_1)
 		return imgfs_error_set(err, EOPNOTSUPP,
-				       "%s: unsupported feature casefold: case-insensitive lookups are not implemented",
-				       path);
+				       "%s: unsupported feature casefold with filename encoding %u",
+				       path, ext2fs_le16_to_cpu(sb->s_encoding));
 	if (incompat & ~SERVED_INCOMPAT) {
 		ext4_unsupported_names(incompat & ~SERVED_INCOMPAT, names, sizeof(names));
 		return imgfs_error_set(err, EOPNOTSUPP, "%s: unsupported filesystem feature(s): %s",
