@@ -412,51 +412,54 @@ record_check() {	# fs wl value
 	return 0
 }
 
-run_one() {	# fs wl -> fills RES
-	local fs=$1 wl=$2 r rep used cold=() warm=() w
-	for r in $(seq "$RUNS"); do
-		if ! do_mount "$fs"; then
-			RES[$fs.$wl.cold]=FAIL; RES[$fs.$wl.warm]=FAIL; BROKEN=1
-			do_unmount
-			return 1
-		fi
-		drop_caches
-		if ! wl_$wl; then
-			note "$fs: $wl (cold) failed"
-			RES[$fs.$wl.cold]=FAIL; RES[$fs.$wl.warm]=FAIL; BROKEN=1
-			do_unmount
-			return 1
-		fi
-		cold+=("$(fdiv "$WL_US" 1000000 6)")
+# One round of one workload on one mount: fresh mount, drop_caches, cold run,
+# warm runs, unmount.  Appends seconds to COLD[fs.wl] and WARM[fs.wl]; a
+# failure marks the pair FAIL and ends further rounds for it.
+declare -A COLD WARM
+fail_pair() { COLD[$1]=FAIL; WARM[$1]=FAIL; BROKEN=1; do_unmount; return 1; }
+run_round() {	# fs wl
+	local fs=$1 wl=$2 k=$1.$2 rep used=0 w=() c wm
+	[ "${COLD[$k]:-}" = FAIL ] && return 1
+	do_mount "$fs" || fail_pair "$k" || return 1
+	drop_caches
+	wl_$wl || { note "$fs: $wl (cold) failed"; fail_pair "$k"; return 1; }
+	record_check "$fs" "$wl" "${WL_CHECK:-?}"
+	c=$(fdiv "$WL_US" 1000000 6)
+	for rep in $(seq $WARM_REPS); do
+		wl_$wl || { note "$fs: $wl (warm) failed"; fail_pair "$k"; return 1; }
 		record_check "$fs" "$wl" "${WL_CHECK:-?}"
-		used=0
-		w=()
-		for rep in $(seq $WARM_REPS); do
-			if ! wl_$wl; then
-				note "$fs: $wl (warm) failed"
-				RES[$fs.$wl.cold]=$(median "${cold[@]}"); RES[$fs.$wl.warm]=FAIL; BROKEN=1
-				do_unmount
-				return 1
-			fi
-			record_check "$fs" "$wl" "${WL_CHECK:-?}"
-			w+=("$(fdiv "$WL_US" 1000000 6)")
-			used=$(( used + WL_US ))
-			[ "$used" -ge $WARM_BUDGET_US ] && break
-		done
-		warm+=("$(median "${w[@]}")")
-		do_unmount || { note "$fs: cannot unmount"; BROKEN=1; return 1; }
+		w+=("$(fdiv "$WL_US" 1000000 6)")
+		used=$(( used + WL_US ))
+		[ "$used" -ge $WARM_BUDGET_US ] && break
 	done
-	RES[$fs.$wl.cold]=$(median "${cold[@]}")
-	RES[$fs.$wl.warm]=$(median "${warm[@]}")
-	note "$(printf '%-8s %-9s cold %9.3f s   warm %9.3f s' "$fs" "$wl" "${RES[$fs.$wl.cold]}" "${RES[$fs.$wl.warm]}")"
+	wm=$(median "${w[@]}")
+	do_unmount || { note "$fs: cannot unmount"; fail_pair "$k"; return 1; }
+	COLD[$k]+="$c "
+	WARM[$k]+="$wm "
+	note "$(printf '%-8s %-9s cold %9.3f s   warm %9.3f s' "$fs" "$wl" "$c" "$wm")"
 }
 
 drop_caches
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 T_START=$(now_us)
+# Mounts take turns within each round, so that a change in the load on the
+# machine hits all of them alike rather than one column.
+for wl in "${WORKLOADS[@]}"; do
+	for r in $(seq "$RUNS"); do
+		for fs in "${FSES[@]}"; do
+			run_round "$fs" "$wl"
+		done
+	done
+done
 for fs in "${FSES[@]}"; do
 	for wl in "${WORKLOADS[@]}"; do
-		run_one "$fs" "$wl"
+		k=$fs.$wl
+		if [ "${COLD[$k]:-}" = FAIL ]; then
+			RES[$k.cold]=FAIL; RES[$k.warm]=FAIL
+		elif [ -n "${COLD[$k]:-}" ]; then
+			RES[$k.cold]=$(median ${COLD[$k]})
+			RES[$k.warm]=$(median ${WARM[$k]})
+		fi
 	done
 done
 
