@@ -64,15 +64,16 @@ static void extent_freep(ext2_extent_handle_t *h)
 
 /*
  * After goto2 found no extent containing @lblk, the handle rests on the
- * extent before it (or the first of its leaf).  Walk forward to the first
- * extent starting after @lblk, which ends the hole.  NEXT_LEAF may first
- * revisit the current leaf from its start, so the walk is bounded by a
- * couple of node's worth of steps per level, not by one.
+ * last extent of the leaf before @lblk, or on the first extent of the leaf
+ * if all of them lie after it.  The hole ends at the next extent in the
+ * leaf or, past the leaf's last one, at the key of the next subtree found
+ * going up the tree (its first extent starts there or later).  That is at
+ * most one step per level and no I/O; libext2fs's NEXT_LEAF would instead
+ * revisit whole subtrees.
  */
-static int find_hole_end(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_t h, int depth,
+static int find_hole_end(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_t h,
 			 uint64_t lblk, struct ext4_map *map)
 {
-	unsigned steps = 2 * (e->blocksize / sizeof(struct ext3_extent) + 1) * (depth + 1) + 8;
 	struct ext2fs_extent x;
 	errcode_t err;
 	int r;
@@ -82,28 +83,32 @@ static int find_hole_end(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_t h
 		set_hole(map, lblk, EXTENT_LBLK_LIMIT);	/* no extents at all */
 		return 0;
 	}
-	while (!err) {
-		r = check_extent(e, ino, &x);
-		if (r < 0)
+	if (err)
+		return ext4_errno(err, ino, "reading an extent");
+	r = check_extent(e, ino, &x);
+	if (r < 0)
+		return r;
+	if (x.e_lblk <= lblk) {
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &x);
+		while (err == EXT2_ET_EXTENT_NO_NEXT) {
+			err = ext2fs_extent_get(h, EXT2_EXTENT_UP, &x);
+			if (err == EXT2_ET_EXTENT_NO_UP) {
+				set_hole(map, lblk, EXTENT_LBLK_LIMIT);	/* past the last extent */
+				return 0;
+			}
+			if (!err)
+				err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &x);
+		}
+		if (err)
+			return ext4_errno(err, ino, "walking the extent tree");
+		if ((x.e_flags & EXT2_EXTENT_FLAGS_LEAF) && (r = check_extent(e, ino, &x)) < 0)
 			return r;
-		if (x.e_lblk > lblk) {
-			set_hole(map, lblk, x.e_lblk);
-			return 0;
-		}
-		if (lblk < x.e_lblk + x.e_len) {
-			set_extent(map, &x);	/* out-of-order tree, but it does map lblk */
-			return 0;
-		}
-		if (--steps == 0)
-			return fs_corrupt("inode %llu: extent tree does not advance past block %llu",
-					  (unsigned long long)ino, (unsigned long long)lblk);
-		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &x);
 	}
-	if (err == EXT2_ET_EXTENT_NO_NEXT) {
-		set_hole(map, lblk, EXTENT_LBLK_LIMIT);	/* past the last extent */
-		return 0;
-	}
-	return ext4_errno(err, ino, "walking the extent tree");
+	if (x.e_lblk <= lblk || x.e_lblk > EXTENT_LBLK_LIMIT)
+		return fs_corrupt("inode %llu: extents out of order around block %llu",
+				  (unsigned long long)ino, (unsigned long long)lblk);
+	set_hole(map, lblk, x.e_lblk);
+	return 0;
 }
 
 static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
@@ -131,7 +136,7 @@ static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t 
 		return ext4_errno(err, in->ino, "opening the extent tree");
 	err = ext2fs_extent_goto2(h, 0, lblk);
 	if (err == EXT2_ET_EXTENT_NOT_FOUND)
-		return find_hole_end(e, in->ino, h, (int)depth, lblk, map);
+		return find_hole_end(e, in->ino, h, lblk, map);
 	if (err)
 		return ext4_errno(err, in->ino, "looking up an extent");
 	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &x);
@@ -268,13 +273,44 @@ int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size
 	return 0;
 }
 
+/*
+ * An inline file is its inline bytes, up to i_size; a larger i_size (mke2fs
+ * stores an all-hole file this way) is a hole after them, as the kernel
+ * reads it: its inline mapping is min(inline size, i_size) long.
+ */
+static int map_inline(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos,
+		      struct imgfs_iomap *map)
+{
+	uint64_t size = ext4_inode_size(e, in), inline_len;
+	size_t n = 0;
+	errcode_t err;
+
+	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
+	if (err)
+		return ext4_errno(err, in->ino, "reading inline data");
+	inline_len = MIN((uint64_t)n, size);
+	if (pos < inline_len)
+		*map = (struct imgfs_iomap){ .offset = 0, .length = inline_len,
+					     .addr = IMGFS_IOMAP_NULL_ADDR,
+					     .type = IMGFS_IOMAP_INLINE };
+	else if (pos < e->base.max_file_size)
+		*map = (struct imgfs_iomap){ .offset = inline_len,
+					     .length = e->base.max_file_size - inline_len,
+					     .addr = IMGFS_IOMAP_NULL_ADDR,
+					     .type = IMGFS_IOMAP_HOLE };
+	else
+		*map = (struct imgfs_iomap){ .offset = pos, .length = e->blocksize,
+					     .addr = IMGFS_IOMAP_NULL_ADDR,
+					     .type = IMGFS_IOMAP_HOLE };
+	return 0;
+}
+
 int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		     unsigned opflags, struct imgfs_iomap *map)
 {
 	struct ext4_fs *e = EXT4(fs);
 	struct ext4_inode in;
 	struct ext4_map m;
-	uint64_t size;
 	int r;
 
 	if (opflags & IMGFS_IOMAP_OP_WRITE)
@@ -288,20 +324,8 @@ int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t l
 	if (!LINUX_S_ISREG(in.raw.i_mode))
 		return -EINVAL;
 
-	if (in.raw.i_flags & EXT4_INLINE_DATA_FL) {
-		size = ext4_inode_size(e, &in);
-		if (pos < size) {
-			*map = (struct imgfs_iomap){ .offset = 0, .length = size,
-						     .addr = IMGFS_IOMAP_NULL_ADDR,
-						     .type = IMGFS_IOMAP_INLINE };
-		} else {
-			/* Past EOF of an inline file nothing is stored. */
-			*map = (struct imgfs_iomap){ .offset = pos, .length = e->blocksize,
-						     .addr = IMGFS_IOMAP_NULL_ADDR,
-						     .type = IMGFS_IOMAP_HOLE };
-		}
-		return 0;
-	}
+	if (in.raw.i_flags & EXT4_INLINE_DATA_FL)
+		return map_inline(e, &in, pos, map);
 
 	r = ext4_map_block(e, &in, pos >> e->blockbits, &m);
 	if (r < 0)
