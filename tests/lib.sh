@@ -16,7 +16,8 @@
 #             test mounts, attaches or starts lives under it, which is how
 #             the cleanup finds it again
 #   mounts:   kernel_mount IMAGE DIR [OPTS], imgfs_mount IMAGE DIR [OPTS],
-#             fuse2fs_mount IMAGE DIR [OPTS], unmount DIR, fs_type DIR
+#             imgfs_unmount DIR, fuse2fs_mount IMAGE DIR [OPTS], unmount DIR,
+#             fs_type DIR
 #   teardown: cleanup runs on exit and on HUP/INT/TERM: unmounts everything
 #             under $TEST_TMP (lazily if it must), ends the FUSE servers
 #             serving it, detaches its loop devices, removes the directory.
@@ -373,6 +374,11 @@ imgfs_mount() {
 	track_image "$1"
 	mkdir -p "$2" &&
 		bounded 60 "$IMGFS_MOUNT" -o "ro${3:+,$3}" "$1" "$2"
+}
+
+# imgfs_unmount DIR: imgfs-mount's own way out (umount works as well).
+imgfs_unmount() {
+	bounded 30 "$IMGFS_MOUNT" -u "$1"
 }
 
 # fuse2fs_mount IMAGE DIR [OPTS]: an independent FUSE implementation, to

@@ -70,7 +70,7 @@ fi
 # names that are not there (near misses included).
 names=$(awk -v n=$N 'BEGIN { srand(42); for (i = 0; i < 20; i++) printf "entry-%06d\n", 1 + int(rand() * n) }')
 names="$names entry-000001 entry-$(printf %06d $N)"
-attrs='%n %F %s %b %f %u %g %h %X.%x %Y.%y %Z.%z'
+attrs='%n %i %F %s %b %f %u %g %h %X.%x %Y.%y %Z.%z'
 : >"$TEST_TMP/lookups.bad"
 for n in $names; do
 	k=$(cd "$kdir/big" && stat -c "$attrs" "$n" 2>&1)
@@ -116,7 +116,7 @@ fi
 
 # ---- the whole tree ----
 
-bounded 300 "$TREECMP" --atime --blocks ${TREECMP_OPTS:-} "$kdir" "$bdir" \
+bounded 300 "$TREECMP" --atime --blocks --ino ${TREECMP_OPTS:-} "$kdir" "$bdir" \
 	>"$TEST_TMP/treecmp.out" 2>&1
 rc=$?
 if [ $rc -eq 0 ]; then

@@ -364,6 +364,10 @@ verify() {
 		die "$(basename "$img"): /links/len-1000 is not a slow symlink"
 	checked="$checked slow-symlink"
 	need_prop "$img" external-xattr-block "stat /xattr/external" "File ACL: [1-9]"
+	if [ "$isz" -gt 128 ]; then
+		need_prop "$img" in-inode-xattr "stat /xattr/in-inode" "File ACL: 0"
+		need_prop "$img" in-inode-xattr-value "stat /xattr/in-inode" "user.b (5) = \"hello\""
+	fi
 	case $big:$feats in
 	yes:*extent*) need_prop "$img" beyond-4GiB "stat /sparse/beyond-4g" "Size: 43033";;
 	yes:*)

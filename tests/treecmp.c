@@ -2,7 +2,7 @@
 /*
  * treecmp: compare two directory trees field by field.
  *
- *   treecmp [--ignore=FIELD,...] [--atime] [--blocks] [--read-holes]
+ *   treecmp [--ignore=FIELD,...] [--atime] [--blocks] [--ino] [--read-holes]
  *           [--max-diffs=N] DIR_A DIR_B
  *
  * The integration tests mount one image twice, once with the kernel's own
@@ -54,21 +54,23 @@
 
 enum field {
 	F_TYPE, F_MODE, F_UID, F_GID, F_SIZE, F_NLINK, F_MTIME, F_CTIME,
-	F_ATIME, F_BLOCKS, F_RDEV, F_TARGET, F_XATTR, F_CONTENT, F_HARDLINK,
-	F_NFIELDS
+	F_ATIME, F_BLOCKS, F_INO, F_RDEV, F_TARGET, F_XATTR, F_CONTENT,
+	F_HARDLINK, F_NFIELDS
 };
 
 static const char *const field_names[F_NFIELDS] = {
 	[F_TYPE] = "type", [F_MODE] = "mode", [F_UID] = "uid", [F_GID] = "gid",
 	[F_SIZE] = "size", [F_NLINK] = "nlink", [F_MTIME] = "mtime",
 	[F_CTIME] = "ctime", [F_ATIME] = "atime", [F_BLOCKS] = "blocks",
+	[F_INO] = "ino",
 	[F_RDEV] = "rdev", [F_TARGET] = "target", [F_XATTR] = "xattr",
 	[F_CONTENT] = "content", [F_HARDLINK] = "hardlink",
 };
 
-/* atime changes as the trees are read, and st_blocks legitimately differs
- * between implementations that count metadata blocks differently: both
- * are compared only when asked for. */
+/* atime changes as the trees are read, st_blocks legitimately differs
+ * between implementations that count metadata blocks differently, and
+ * inode numbers differ between copies of a tree (hard links are compared
+ * as partitions either way): these are compared only when asked for. */
 static bool enabled[F_NFIELDS] = {
 	[F_TYPE] = true, [F_MODE] = true, [F_UID] = true, [F_GID] = true,
 	[F_SIZE] = true, [F_NLINK] = true, [F_MTIME] = true, [F_CTIME] = true,
@@ -365,6 +367,9 @@ static void at_path(char *out, size_t size, int dfd, const char *name)
 		snprintf(out, size, "/proc/self/fd/%d/%s", dfd, name);
 }
 
+/* noinline here and in cmp_xattrs: their PATH_MAX buffers must not join
+ * the frame of compare_entry, which recurses once per directory level. */
+__attribute__((noinline))
 static void cmp_target(int dfa, int dfb, const char *name)
 {
 	char a[PATH_MAX + 1], b[PATH_MAX + 1];
@@ -500,6 +505,7 @@ static void cmp_xattr_value(const char *pa, const char *pb, const char *name)
 	free(vb);
 }
 
+__attribute__((noinline))
 static void cmp_xattrs(int dfa, int dfb, const char *name)
 {
 	char pa[PATH_MAX + 64], pb[PATH_MAX + 64];
@@ -688,6 +694,7 @@ static void compare_entry(int dfa, int dfb, const char *name_a, const char *name
 	cmp_time(F_CTIME, &a.st_ctim, &b.st_ctim);
 	cmp_time(F_ATIME, &a.st_atim, &b.st_atim);
 	cmp_u64(F_BLOCKS, a.st_blocks, b.st_blocks);
+	cmp_u64(F_INO, a.st_ino, b.st_ino);
 	if (enabled[F_RDEV] && (S_ISCHR(a.st_mode) || S_ISBLK(a.st_mode)) &&
 	    a.st_rdev != b.st_rdev)
 		report("rdev", "%u:%u vs %u:%u", major(a.st_rdev), minor(a.st_rdev),
@@ -764,6 +771,7 @@ static void usage(FILE *f)
 		"  --ignore=FIELD,...  skip these fields\n"
 		"  --atime             compare atime too\n"
 		"  --blocks            compare st_blocks too\n"
+		"  --ino               compare inode numbers too\n"
 		"  --read-holes        read ranges both sides report as holes\n"
 		"  --max-diffs=N       print at most N differences (0: all; default 50)\n"
 		"fields:");
@@ -805,11 +813,12 @@ static void raise_nofile(void)
 
 int main(int argc, char **argv)
 {
-	enum { O_IGNORE = 256, O_ATIME, O_BLOCKS, O_HOLES, O_MAX };
+	enum { O_IGNORE = 256, O_ATIME, O_BLOCKS, O_INO, O_HOLES, O_MAX };
 	static const struct option opts[] = {
 		{ "ignore", required_argument, NULL, O_IGNORE },
 		{ "atime", no_argument, NULL, O_ATIME },
 		{ "blocks", no_argument, NULL, O_BLOCKS },
+		{ "ino", no_argument, NULL, O_INO },
 		{ "read-holes", no_argument, NULL, O_HOLES },
 		{ "max-diffs", required_argument, NULL, O_MAX },
 		{ "help", no_argument, NULL, 'h' },
@@ -830,6 +839,9 @@ int main(int argc, char **argv)
 			break;
 		case O_BLOCKS:
 			enabled[F_BLOCKS] = true;
+			break;
+		case O_INO:
+			enabled[F_INO] = true;
 			break;
 		case O_HOLES:
 			read_holes = true;
