@@ -101,19 +101,57 @@ int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
 	return 0;
 }
 
+/* The cache slot holding @pblk as verified for @dir, or the one to reuse. */
+static struct ext4_dirblock_cache *dircache_slot(struct ext4_fs *e, uint64_t dir, uint64_t pblk,
+						 bool *hit)
+{
+	struct ext4_dirblock_cache *victim = &e->dircache[0];
+
+	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++) {
+		struct ext4_dirblock_cache *s = &e->dircache[i];
+
+		if (s->data && s->pblk == pblk && s->dir == dir) {
+			*hit = true;
+			return s;
+		}
+		if (!s->data || (victim->data && s->last_use < victim->last_use))
+			victim = s;
+	}
+	*hit = false;
+	return victim;
+}
+
 int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t pblk, void *buf)
 {
+	struct ext4_dirblock_cache *slot;
 	errcode_t err;
+	bool hit;
 
 	if (pblk < e->first_data_block || pblk >= e->blocks_count)
 		return fs_corrupt("inode %llu: directory block %llu is outside the filesystem",
 				  (unsigned long long)dir, (unsigned long long)lblk);
+	slot = dircache_slot(e, dir, pblk, &hit);
+	if (hit) {
+		slot->last_use = ++e->dircache_clock;
+		memcpy(buf, slot->data, e->blocksize);
+		return 0;
+	}
 	/* Verifies the leaf's dirent tail or the index block's dx tail checksum. */
 	err = ext2fs_read_dir_block4(e->fs, pblk, buf, 0, (ext2_ino_t)dir);
 	if (err == EXT2_ET_DIR_CSUM_INVALID)
 		return fs_corrupt("inode %llu: directory block %llu: checksum mismatch",
 				  (unsigned long long)dir, (unsigned long long)lblk);
-	return ext4_errno(err, dir, "reading a directory block");
+	if (err)
+		return ext4_errno(err, dir, "reading a directory block");
+	if (!slot->data)
+		slot->data = malloc(e->blocksize);
+	if (slot->data) {
+		memcpy(slot->data, buf, e->blocksize);
+		slot->dir = dir;
+		slot->pblk = pblk;
+		slot->last_use = ++e->dircache_clock;
+	}
+	return 0;
 }
 
 struct find_ctx {
@@ -248,6 +286,27 @@ static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn
 				  n - EXT4_MIN_INLINE_DATA_SIZE, fn, ctx);
 }
 
+/* "." and ".." are only ever in a block directory's first block (and there even when indexed). */
+static int find_dots(struct ext4_fs *e, struct ext4_inode *dir, struct find_ctx *f)
+{
+	_cleanup_free_ char *buf = malloc(e->blocksize);
+	struct ext4_map map;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = ext4_map_block(e, dir, 0, &map);
+	if (r < 0)
+		return r;
+	if (!map.pblk || map.unwritten)
+		return fs_corrupt("inode %llu: directory without a first block",
+				  (unsigned long long)dir->ino);
+	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk + (0 - map.lblk), buf);
+	if (r < 0)
+		return r;
+	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, find_entry, f);
+}
+
 static int walk_dir(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn fn, void *ctx)
 {
 	if (dir->raw.i_flags & EXT4_INLINE_DATA_FL)
@@ -310,8 +369,11 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 	find_setup(&f, &in);
 
 	r = -EAGAIN;
-	if (e->dir_index && (in.raw.i_flags & EXT2_INDEX_FL) &&
-	    !(in.raw.i_flags & EXT4_INLINE_DATA_FL))
+	if (in.raw.i_flags & EXT4_INLINE_DATA_FL)
+		;	/* a linear walk of the inline entries */
+	else if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.')))
+		r = find_dots(e, &in, &f);
+	else if (e->dir_index && (in.raw.i_flags & EXT2_INDEX_FL))
 		r = ext4_htree_lookup(e, &in, name, len, &f.ino);
 	if (r == -EAGAIN)
 		r = walk_dir(e, &in, find_entry, &f);

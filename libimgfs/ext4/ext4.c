@@ -70,6 +70,8 @@ static void ext4_close(struct imgfs_fs *fs)
 
 	if (e->fs)
 		ext2fs_free(e->fs);	/* read-only: nothing to flush */
+	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
+		free(e->dircache[i].data);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

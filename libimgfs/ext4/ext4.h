@@ -59,6 +59,17 @@ struct ext4_fs {
 	uint64_t reserved_blocks;
 
 	atomic_bool htree_warned;	/* log a bad-htree fallback once per fs */
+
+	/*
+	 * Directory blocks already read and verified: lookups in one
+	 * directory read its index root every time, and `ls -l` looks names
+	 * up in readdir order, leaf after leaf.  Tiny, LRU, under the lock.
+	 */
+	struct ext4_dirblock_cache {
+		uint64_t dir, pblk, last_use;
+		char *data;		/* NULL: slot unused */
+	} dircache[16];
+	uint64_t dircache_clock;
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
