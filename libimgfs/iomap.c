@@ -133,6 +133,35 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 	return nsegs;
 }
 
+int imgfs_iomap_seek(struct imgfs_fs *fs, uint64_t ino, uint64_t isize, uint64_t pos,
+		     bool data, uint64_t *result)
+{
+	if (pos >= isize)
+		return -ENXIO;
+	while (pos < isize) {
+		struct imgfs_iomap map = { 0 };
+		bool is_data;
+		int r;
+
+		r = fs->ops->iomap_begin(fs, ino, pos, isize - pos, IMGFS_IOMAP_OP_REPORT, &map);
+		if (r < 0)
+			return r;
+		r = imgfs_iomap_check(&map, ino, pos, fs->img->size);
+		if (r < 0)
+			return r;
+		is_data = map.type == IMGFS_IOMAP_MAPPED || map.type == IMGFS_IOMAP_INLINE;
+		if (is_data == data) {
+			*result = pos;
+			return 0;
+		}
+		pos = map.offset + map.length;
+	}
+	if (data)
+		return -ENXIO;
+	*result = isize;	/* the virtual hole at EOF */
+	return 0;
+}
+
 ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			 void *buf, size_t len, uint64_t pos)
 {

@@ -10,6 +10,7 @@
 #ifndef IMGFS_IOMAP_H
 #define IMGFS_IOMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -68,6 +69,15 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			  uint64_t pos, uint64_t len, struct imgfs_read_seg *segs,
 			  int max_segs, void *inline_buf, size_t inline_size,
 			  struct imgfs_read_seg *ahead);
+
+/*
+ * SEEK_DATA (@data) or SEEK_HOLE from @pos in a file of @isize bytes, as
+ * lseek(2) defines them: mapped and inline ranges are data; holes and
+ * unwritten extents (zeros on a read-only image) are holes; EOF is a hole.
+ * Returns 0 with *@result, -ENXIO past the data or EOF, or -errno.
+ */
+int imgfs_iomap_seek(struct imgfs_fs *fs, uint64_t ino, uint64_t isize, uint64_t pos,
+		     bool data, uint64_t *result);
 
 /* Read [@pos, @pos + @len) of @ino into @buf; returns bytes read (short at EOF). */
 ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,

@@ -126,6 +126,37 @@ static void test_plan_and_read(struct fake_fs *f)
 	is_int(n, 0, "read: at EOF returns 0");
 }
 
+static void test_seek(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = {
+			{ 0, 2 * BS, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_HOLE, 0 },
+			{ 2 * BS, 1 * BS, 12 * BS, IMGFS_IOMAP_MAPPED, 0 },
+			{ 3 * BS, 2 * BS, 40 * BS, IMGFS_IOMAP_UNWRITTEN, 0 },
+			{ 5 * BS, 1 * BS, 20 * BS, IMGFS_IOMAP_MAPPED, 0 },
+			{ 6 * BS, 4 * BS, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_HOLE, 0 },
+		},
+		.count = 5,
+	};
+	uint64_t isize = 10 * BS, res = 0;
+
+	f->script = &s;
+	ok(imgfs_iomap_seek(&f->fs, 15, isize, 0, true, &res) == 0 && res == 2 * BS,
+	   "SEEK_DATA from a leading hole finds the first mapped block");
+	ok(imgfs_iomap_seek(&f->fs, 15, isize, 2 * BS + 10, true, &res) == 0 &&
+	   res == 2 * BS + 10, "SEEK_DATA inside data returns the position itself");
+	ok(imgfs_iomap_seek(&f->fs, 15, isize, 2 * BS, false, &res) == 0 && res == 3 * BS,
+	   "SEEK_HOLE treats an unwritten extent as a hole");
+	ok(imgfs_iomap_seek(&f->fs, 15, isize, 3 * BS, true, &res) == 0 && res == 5 * BS,
+	   "SEEK_DATA skips unwritten extents");
+	is_int(imgfs_iomap_seek(&f->fs, 15, isize, 6 * BS, true, &res), -ENXIO,
+	       "SEEK_DATA in a trailing hole is ENXIO");
+	ok(imgfs_iomap_seek(&f->fs, 15, 5 * BS + 100, 5 * BS, false, &res) == 0 &&
+	   res == 5 * BS + 100, "SEEK_HOLE in the last data finds the hole at EOF");
+	is_int(imgfs_iomap_seek(&f->fs, 15, isize, isize, false, &res), -ENXIO,
+	       "SEEK_HOLE at EOF is ENXIO");
+}
+
 static void test_inline(struct fake_fs *f)
 {
 	struct script s = {
@@ -186,6 +217,7 @@ int main(void)
 		skip_all("cannot create a temporary image");
 	f.fs.img = img;
 	test_plan_and_read(&f);
+	test_seek(&f);
 	test_inline(&f);
 	test_rejects(&f);
 	imgfs_image_close(img);

@@ -85,7 +85,6 @@ static int do_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param 
 	r = ino_to_node(f->fs, ino, &e->ino);
 	if (r < 0)
 		return r;
-	e->attr.st_ino = e->ino;
 	e->attr_timeout = f->timeout;
 	e->entry_timeout = f->timeout;
 	return 0;
@@ -144,7 +143,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 		fuse_reply_err(req, reply_errno(r));
 		return;
 	}
-	st.st_ino = node;
 	fuse_reply_attr(req, &st, f->timeout);
 }
 
@@ -246,6 +244,30 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
+}
+
+static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct imgfs_fs *fs = fuse_of(req)->fs;
+	uint64_t ino = node_to_ino(fs, node), result;
+	struct stat st;
+	int r;
+
+	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	r = fs->ops->getattr(fs, ino, &st);
+	if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r == 0)
+		r = imgfs_iomap_seek(fs, ino, (uint64_t)st.st_size, (uint64_t)off,
+				     whence == SEEK_DATA, &result);
+	if (r < 0)
+		fuse_reply_err(req, reply_errno(r));
+	else
+		fuse_reply_lseek(req, (off_t)result);
 }
 
 /* A directory snapshot taken at OPENDIR, served by index. */
@@ -467,6 +489,7 @@ const struct fuse_lowlevel_ops imgfs_fuse_ops = {
 	.getattr = op_getattr,
 	.readlink = op_readlink,
 	.read = op_read,
+	.lseek = op_lseek,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
