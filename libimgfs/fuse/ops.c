@@ -54,7 +54,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_SPLICE_WRITE |
 			  FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
 			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
-			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_NO_OPEN_SUPPORT;
+			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_NO_OPEN_SUPPORT |
+			  FUSE_CAP_POSIX_ACL;
 
 	conn->want |= conn->capable & wanted;
 	/*
@@ -68,6 +69,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * keeps their page cache (FOPEN_KEEP_CACHE is its no-open default)
 	 * and sends no RELEASE, two round trips fewer per small file.  The
 	 * kernel itself refuses writes on the read-only mount.
+	 *
+	 * POSIX_ACL: the kernel enforces the image's ACLs as ext4 would
+	 * (with default_permissions) and caches them, including their
+	 * absence, so `ls -l` asks once per inode rather than every time.
 	 */
 	conn->max_readahead = conn->capable ? UINT_MAX : 0;
 	if (f->on_init)
