@@ -1557,6 +1557,227 @@ static size_t exercise(struct imgfs_fs *fs)
 	return errors;
 }
 
+/* The first number debugfs prints for @cmd on @img. */
+static unsigned long long debugfs_num(const char *img, const char *cmd)
+{
+	_cleanup_free_ char *full = xasprintf("debugfs -R '%s' %s 2>/dev/null", cmd, img);
+	_cleanup_free_ char *out = capture(full);
+	unsigned long long n = 0;
+
+	sscanf(out, "%llu", &n);
+	return n;
+}
+
+/* Open @path as ext4 without probing it, so that a broken superblock reaches the backend. */
+static int open_raw(const char *path, struct imgfs_image **image, struct imgfs_fs **fs,
+		    struct imgfs_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int r;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		abort();
+	r = imgfs_image_from_fd(fd, path, 0, (uint64_t)st.st_size, "ext4", false, image, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	r = imgfs_ext4_open(*image, fs, err);
+	if (r < 0)
+		imgfs_image_close(*image);
+	return r;
+}
+
+static void close_fs(struct imgfs_fs *fs, struct imgfs_image *image)
+{
+	imgfs_fs_close(fs);
+	imgfs_image_close(image);
+}
+
+/* A copy of @base with the bits of @mask flipped at byte @off, opened. */
+static struct imgfs_fs *open_damaged(const char *base, const char *work, uint64_t off,
+				     uint8_t mask, struct imgfs_image **image)
+{
+	struct imgfs_error err = { 0 };
+	struct imgfs_fs *fs = NULL;
+
+	copy_file(base, work);
+	poke(work, off, mask);
+	if (!ok(open_raw(work, image, &fs, &err) == 0, "corruption: image damaged at byte %llu opens",
+		(unsigned long long)off)) {
+		diag("%s", err.msg);
+		return NULL;
+	}
+	return fs;
+}
+
+/* The block an index node of the deep file points to: an extent tree leaf. */
+static unsigned long long extent_leaf(const char *img)
+{
+	_cleanup_free_ char *cmd = xasprintf("debugfs -R 'ex -n /fragmented' %s 2>/dev/null", img);
+	_cleanup_free_ char *out = capture(cmd);
+	unsigned long long blk = 0;
+	char *line, *save = NULL;
+
+	/* "level/max entry/count start - end child length" */
+	for (char *s = out; (line = strtok_r(s, "\n", &save)); s = NULL) {
+		unsigned l1, l2;
+		unsigned long long a, b, child;
+
+		if (sscanf(line, " %u/ %u %*u/ %*u %llu - %llu %llu", &l1, &l2, &a, &b, &child) == 5 &&
+		    l1 + 1 == l2)
+			blk = child;
+	}
+	return blk;
+}
+
+static void test_damage(const char *img, const char *imgc, const char *work)
+{
+	struct imgfs_image *image = NULL;
+	struct imgfs_fs *fs;
+	struct imgfs_iomap m;
+	struct stat st;
+	uint64_t ino = 0, many = 0, sub = 0;
+	size_t found = 0;
+
+	/* Extent header magic in an inode: libext2fs's header check, or the inode checksum. */
+	if ((fs = open_damaged(img, work, inode_offset(img, "/medium", 1024) + 0x28, 0xff, &image))) {
+		fs->ops->lookup(fs, fs->root_ino, "medium", 6, &ino);
+		is_int(fs->ops->iomap_begin(fs, ino, 0, 1024, 0, &m), -EUCLEAN,
+		       "corruption: a bad extent header is EUCLEAN");
+		close_fs(fs, image);
+	}
+	if ((fs = open_damaged(imgc, work, inode_offset(imgc, "/medium", 1024) + 0x28, 0xff, &image))) {
+		fs->ops->lookup(fs, fs->root_ino, "medium", 6, &ino);
+		is_int(fs->ops->getattr(fs, ino, &st), -EUCLEAN,
+		       "corruption: an inode checksum mismatch is EUCLEAN");
+		close_fs(fs, image);
+	}
+	/* The magic of a leaf of the depth-2 extent tree. */
+	if ((fs = open_damaged(img, work, extent_leaf(img) * 1024, 0xff, &image))) {
+		size_t errs = exercise(fs);
+
+		ok(errs > 0, "corruption: a bad extent leaf gives errors (%zu), no crash", errs);
+		close_fs(fs, image);
+	}
+	/* The htree root's limit: the kernel (and we) search linearly instead. */
+	if ((fs = open_damaged(img, work, debugfs_num(img, "bmap /many 0") * 1024 + 32, 1, &image))) {
+		struct tree t = { 0 };
+
+		fs->ops->lookup(fs, fs->root_ino, "many", 4, &many);
+		walk_tree(fs, &t);
+		for (size_t i = 0; i < t.n; i++)
+			found += t.v[i].dir == many &&
+				 fs->ops->lookup(fs, many, t.v[i].name, strlen(t.v[i].name), &ino) == 0 &&
+				 ino == t.v[i].ino;
+		ok(found >= 1500, "corruption: an unusable index falls back to a linear search (%zu found)",
+		   found);
+		tree_free(&t);
+		close_fs(fs, image);
+	}
+	/* The same byte under metadata_csum is a checksum mismatch. */
+	if ((fs = open_damaged(imgc, work, debugfs_num(imgc, "bmap /many 0") * 1024 + 32, 1, &image))) {
+		fs->ops->lookup(fs, fs->root_ino, "many", 4, &many);
+		is_int(fs->ops->lookup(fs, many, "0-x", 3, &ino), -EUCLEAN,
+		       "corruption: an index block checksum mismatch is EUCLEAN");
+		close_fs(fs, image);
+	}
+	/* The ".." entry's rec_len, 12 -> 14. */
+	if ((fs = open_damaged(img, work, debugfs_num(img, "bmap /sub 0") * 1024 + 16, 2, &image))) {
+		struct tree t = { 0 };
+		struct collect col = { .t = &t, .path = "" };
+
+		fs->ops->lookup(fs, fs->root_ino, "sub", 3, &sub);
+		col.dir = sub;
+		is_int(fs->ops->readdir(fs, sub, collect_entry, &col), -EUCLEAN,
+		       "corruption: a bad rec_len makes readdir EUCLEAN");
+		tree_free(&t);
+		close_fs(fs, image);
+	}
+}
+
+/* Images the backend must refuse, each with a message saying why. */
+static void test_refusals(const char *img, const char *work)
+{
+	static const struct { const char *cmds; const char *want; } cases[] = {
+		{ "feature needs_recovery", "journal needs recovery: run e2fsck" },
+		{ "feature encrypt", "unsupported feature encrypt" },
+		{ "feature casefold\nssv encoding 7", "encoding 7" },
+		{ "feature FEATURE_I18", "unsupported filesystem feature(s): FEATURE_I18" },
+	};
+	_cleanup_free_ char *cmds = xasprintf("%s/refuse.cmds", tmpdir);
+	struct imgfs_image *image = NULL;
+	struct imgfs_fs *fs = NULL;
+	struct imgfs_error err;
+	int r;
+
+	copy_file(img, work);
+	if (truncate(work, 10 << 20) < 0)
+		abort();
+	memset(&err, 0, sizeof(err));
+	r = open_raw(work, &image, &fs, &err);
+	ok(r < 0 && strstr(err.msg, "image is truncated"), "refused: %s", err.msg);
+	if (r == 0)
+		close_fs(fs, image);
+
+	copy_file(img, work);
+	poke(work, 1024 + 0x38, 0xff);	/* s_magic */
+	memset(&err, 0, sizeof(err));
+	r = open_raw(work, &image, &fs, &err);
+	ok(r < 0 && strstr(err.msg, "not an ext2/3/4 filesystem or corrupt superblock: bad magic"),
+	   "refused: %s", err.msg);
+	if (r == 0)
+		close_fs(fs, image);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		copy_file(img, work);
+		write_file(cmds, cases[i].cmds, strlen(cases[i].cmds));
+		run("debugfs -w -f %s %s", cmds, work);
+		memset(&err, 0, sizeof(err));
+		r = open_raw(work, &image, &fs, &err);
+		ok(r < 0 && strstr(err.msg, cases[i].want), "refused: %s", err.msg);
+		if (r == 0)
+			close_fs(fs, image);
+	}
+}
+
+/* Random bit flips in inode tables and the metadata at the start: errors, never crashes. */
+static void test_random_damage(const char *img, const char *imgc, const char *work)
+{
+	_cleanup_free_ char *cmd = xasprintf("dumpe2fs %s 2>/dev/null | grep -m1 'Inode table at'", img);
+	_cleanup_free_ char *out = capture(cmd);
+	const char *p = strstr(out, "Inode table at ");
+	unsigned long long itable = 0;
+	size_t opened = 0, errors = 0;
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+
+	if (p)
+		sscanf(p, "Inode table at %llu", &itable);
+	/* Every corrupt structure logs a line: keep them off the test's output. */
+	dup2(null, 2);
+	for (int round = 0; round < 24; round++) {
+		struct imgfs_image *image = NULL;
+		struct imgfs_fs *fs = NULL;
+		struct imgfs_error err;
+
+		copy_file(round % 2 ? imgc : img, work);
+		for (int k = 0; k < 40; k++)
+			poke(work, k % 2 ? itable * 1024 + rng() % (256 * 128) : rng() % (4 << 20),
+			     (uint8_t)(1u << (rng() % 8)));
+		if (open_raw(work, &image, &fs, &err) == 0) {
+			opened++;
+			errors += exercise(fs);
+			close_fs(fs, image);
+		}
+	}
+	dup2(saved, 2);
+	close(saved);
+	close(null);
+	ok(1, "corruption: 24 randomly damaged images: %zu opened, %zu errors, no crash", opened,
+	   errors);
+}
+
 static void test_corruption(void)
 {
 	const struct variant v = { "corrupt", "-t ext4 -b 1024 -O ^metadata_csum", "24M",
@@ -1566,230 +1787,13 @@ static void test_corruption(void)
 	_cleanup_free_ char *img = xasprintf("%s/corrupt.img", tmpdir);
 	_cleanup_free_ char *imgc = xasprintf("%s/corrupt-csum.img", tmpdir);
 	_cleanup_free_ char *work = xasprintf("%s/work.img", tmpdir);
-	struct imgfs_image *image = NULL;
-	struct imgfs_fs *fs = NULL;
-	struct imgfs_error err = { 0 };
-	uint64_t off, ino;
-	size_t errs;
-	int r;
 
 	if (!ok(build_image(&v, img) == 0 && build_image(&vc, imgc) == 0,
-		"corruption: base images built"))
+		"corruption: base images built (with and without metadata_csum)"))
 		return;
-
-	/* Extent header magic in the inode, without and with checksums. */
-	for (int csum = 0; csum < 2; csum++) {
-		const char *base = csum ? imgc : img;
-		struct imgfs_iomap m;
-		struct stat st;
-
-		copy_file(base, work);
-		off = inode_offset(work, "/medium", 1024);
-		poke(work, off + 0x28, 0xff);	/* i_block: eh_magic */
-		r = open_fs(work, &image, &fs, &err);
-		if (!ok(r == 0, "corruption%s: image with a bad extent header opens", csum ? " (csum)" : ""))
-			continue;
-		fs->ops->lookup(fs, fs->root_ino, "medium", 6, &ino);
-		r = csum ? fs->ops->getattr(fs, ino, &st)
-			 : fs->ops->iomap_begin(fs, ino, 0, 1024, 0, &m);
-		is_int(r, -EUCLEAN, "corruption%s: bad extent header gives EUCLEAN",
-		       csum ? " (inode checksum)" : "");
-		imgfs_fs_close(fs);
-		imgfs_image_close(image);
-	}
-
-	/* An extent tree leaf block of the deep file. */
-	{
-		_cleanup_free_ char *cmd = xasprintf("debugfs -R 'ex -n /fragmented' %s 2>/dev/null", img);
-		_cleanup_free_ char *out = capture(cmd);
-		unsigned long long blk = 0;
-		char *line = strrchr(out, '-');
-
-		/* Index lines: "lvl/max e/n start - end  child_block  len": take a child. */
-		for (char *s = out, *save = NULL; (line = strtok_r(s, "\n", &save)); s = NULL) {
-			unsigned l1, l2;
-			unsigned long long a, b2, c2;
-
-			if (sscanf(line, " %u/ %u %*u/ %*u %llu - %llu %llu", &l1, &l2, &a, &b2, &c2) == 5 &&
-			    l1 == l2 - 1)
-				blk = c2;
-		}
-		copy_file(img, work);
-		poke(work, blk * 1024, 0xff);	/* magic of a leaf */
-		r = open_fs(work, &image, &fs, &err);
-		if (ok(r == 0 && blk, "corruption: bad extent leaf (block %llu) image opens", blk)) {
-			errs = exercise(fs);
-			ok(errs > 0, "corruption: bad extent leaf gives errors (%zu), no crash", errs);
-			imgfs_fs_close(fs);
-			imgfs_image_close(image);
-		}
-	}
-
-	/* The htree root: a wrong limit makes the kernel (and us) search linearly. */
-	{
-		uint64_t many = 0;
-		unsigned long long blk = 0;
-		_cleanup_free_ char *cmd = xasprintf("debugfs -R 'bmap /many 0' %s 2>/dev/null", img);
-		_cleanup_free_ char *out = capture(cmd);
-		size_t found = 0;
-
-		sscanf(out, "%llu", &blk);
-		copy_file(img, work);
-		poke(work, blk * 1024 + 32, 0x01);	/* dx_countlimit.limit */
-		r = open_fs(work, &image, &fs, &err);
-		if (ok(r == 0, "corruption: bad htree limit image opens")) {
-			struct tree t = { 0 };
-
-			fs->ops->lookup(fs, fs->root_ino, "many", 4, &many);
-			walk_tree(fs, &t);
-			for (size_t i = 0; i < t.n; i++)
-				found += t.v[i].dir == many &&
-					 fs->ops->lookup(fs, many, t.v[i].name, strlen(t.v[i].name), &ino) == 0 &&
-					 ino == t.v[i].ino;
-			ok(found >= 1500, "corruption: unusable index falls back to a linear search (%zu found)",
-			   found);
-			tree_free(&t);
-			imgfs_fs_close(fs);
-			imgfs_image_close(image);
-		}
-		/* The same byte with checksums is a checksum error. */
-		sscanf(out, "%llu", &blk);
-		{
-			_cleanup_free_ char *cmd2 = xasprintf("debugfs -R 'bmap /many 0' %s 2>/dev/null", imgc);
-			_cleanup_free_ char *out2 = capture(cmd2);
-
-			blk = 0;
-			sscanf(out2, "%llu", &blk);
-		}
-		copy_file(imgc, work);
-		poke(work, blk * 1024 + 32, 0x01);
-		r = open_fs(work, &image, &fs, &err);
-		if (ok(r == 0, "corruption (csum): bad htree limit image opens")) {
-			fs->ops->lookup(fs, fs->root_ino, "many", 4, &many);
-			r = fs->ops->lookup(fs, many, "0-x", 3, &ino);
-			is_int(r, -EUCLEAN, "corruption (csum): index block checksum mismatch is EUCLEAN");
-			imgfs_fs_close(fs);
-			imgfs_image_close(image);
-		}
-	}
-
-	/* A directory entry's rec_len. */
-	{
-		unsigned long long blk = 0;
-		_cleanup_free_ char *cmd = xasprintf("debugfs -R 'bmap /sub 0' %s 2>/dev/null", img);
-		_cleanup_free_ char *out = capture(cmd);
-		uint64_t sub = 0;
-		struct tree t = { 0 };
-		struct collect col = { .t = &t, .path = "" };
-
-		sscanf(out, "%llu", &blk);
-		copy_file(img, work);
-		poke(work, blk * 1024 + 12 + 4, 0x02);	/* ".." rec_len: 12 -> 14 */
-		r = open_fs(work, &image, &fs, &err);
-		if (ok(r == 0, "corruption: bad dirent image opens")) {
-			fs->ops->lookup(fs, fs->root_ino, "sub", 3, &sub);
-			col.dir = sub;
-			r = fs->ops->readdir(fs, sub, collect_entry, &col);
-			is_int(r, -EUCLEAN, "corruption: bad rec_len makes readdir EUCLEAN");
-			tree_free(&t);
-			imgfs_fs_close(fs);
-			imgfs_image_close(image);
-		}
-	}
-
-	/* Truncated image, bad superblock magic, refused features. */
-	{
-		struct imgfs_image *img2 = NULL;
-		int fd;
-		struct stat st;
-
-		copy_file(img, work);
-		if (truncate(work, 10 << 20) < 0)
-			abort();
-		fd = open(work, O_RDONLY);
-		fstat(fd, &st);
-		r = imgfs_image_from_fd(fd, work, 0, (uint64_t)st.st_size, "ext4", false, &img2, &err);
-		if (r == 0) {
-			r = imgfs_ext4_open(img2, &fs, &err);
-			ok(r < 0 && strstr(err.msg, "truncated"), "corruption: truncated image refused: %s",
-			   err.msg);
-			if (r == 0)
-				imgfs_fs_close(fs);
-			imgfs_image_close(img2);
-		}
-
-		copy_file(img, work);
-		poke(work, 1024 + 0x38, 0xff);	/* s_magic */
-		fd = open(work, O_RDONLY);
-		fstat(fd, &st);
-		r = imgfs_image_from_fd(fd, work, 0, (uint64_t)st.st_size, "ext4", false, &img2, &err);
-		if (r == 0) {
-			r = imgfs_ext4_open(img2, &fs, &err);
-			ok(r < 0 && strstr(err.msg, "not an ext2/3/4 filesystem or corrupt superblock"),
-			   "corruption: bad magic refused: %s", err.msg);
-			if (r == 0)
-				imgfs_fs_close(fs);
-			imgfs_image_close(img2);
-		}
-
-		static const struct { const char *cmd; const char *want; } refusals[] = {
-			{ "feature needs_recovery", "journal needs recovery: run e2fsck" },
-			{ "feature encrypt", "encrypt" },
-			{ "feature casefold\nssv encoding 7", "encoding 7" },
-			{ "feature FEATURE_I18", "FEATURE_I18" },
-		};
-		for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
-			_cleanup_free_ char *cmds = xasprintf("%s/refuse.cmds", tmpdir);
-
-			copy_file(img, work);
-			write_file(cmds, refusals[i].cmd, strlen(refusals[i].cmd));
-			run("debugfs -w -f %s %s", cmds, work);
-			memset(&err, 0, sizeof(err));
-			r = open_fs(work, &image, &fs, &err);
-			ok(r < 0 && strstr(err.msg, refusals[i].want), "refused: %s", err.msg);
-			if (r == 0) {
-				imgfs_fs_close(fs);
-				imgfs_image_close(image);
-			}
-		}
-	}
-
-	/* Random damage to inode tables and directory and extent blocks: errors, never crashes. */
-	{
-		size_t opened = 0, total_errors = 0;
-		unsigned long long itable = 0;
-		_cleanup_free_ char *cmd = xasprintf("dumpe2fs %s 2>/dev/null | grep -m1 'Inode table at'", img);
-		_cleanup_free_ char *out = capture(cmd);
-		const char *p = strstr(out, "Inode table at ");
-
-		if (p)
-			sscanf(p, "Inode table at %llu", &itable);
-		for (int round = 0; round < 24; round++) {
-			copy_file(round % 2 ? imgc : img, work);
-			for (int k = 0; k < 40; k++) {
-				/* Half the hits in the first inode table, half anywhere in the metadata-rich start. */
-				uint64_t where = k % 2 ? (itable * 1024 + rng() % (256 * 128))
-						       : rng() % (4 << 20);
-
-				poke(work, where, (uint8_t)(1u << (rng() % 8)));
-			}
-			/* Every corrupt structure logs a line: keep them off the test's output. */
-			int saved = dup(2), null = open("/dev/null", O_WRONLY);
-
-			dup2(null, 2);
-			if (open_fs(work, &image, &fs, &err) == 0) {
-				opened++;
-				total_errors += exercise(fs);
-				imgfs_fs_close(fs);
-				imgfs_image_close(image);
-			}
-			dup2(saved, 2);
-			close(saved);
-			close(null);
-		}
-		ok(1, "corruption: 24 randomly damaged images: %zu opened, %zu errors, no crash",
-		   opened, total_errors);
-	}
+	test_damage(img, imgc, work);
+	test_refusals(img, work);
+	test_random_damage(img, imgc, work);
 	unlink(work);
 }
 
