@@ -301,7 +301,8 @@ static int find_dots(struct ext4_fs *e, struct ext4_inode *dir, struct find_ctx 
 	if (!map.pblk || map.unwritten)
 		return fs_corrupt("inode %llu: directory without a first block",
 				  (unsigned long long)dir->ino);
-	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk + (0 - map.lblk), buf);
+	/* The run holding block 0 starts there. */
+	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk, buf);
 	if (r < 0)
 		return r;
 	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, find_entry, f);

@@ -215,7 +215,8 @@ static int read_slow_symlink(struct ext4_fs *e, struct ext4_inode *in, uint64_t 
 	if (!map.pblk || map.unwritten)
 		return fs_corrupt("inode %llu: symlink has no data block",
 				  (unsigned long long)in->ino);
-	r = ext4_read_block(e, in->ino, map.pblk + (0 - map.lblk), block);
+	/* The run holding block 0 starts there. */
+	r = ext4_read_block(e, in->ino, map.pblk, block);
 	if (r < 0)
 		return r;
 	/* A target longer than a block is cut at blocksize - 1, as the kernel does. */
