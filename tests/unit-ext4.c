@@ -1799,6 +1799,15 @@ static void test_corruption(void)
 
 /* ---- main: the tests run in a child, so the parent cleans up whatever happens ---- */
 
+static volatile pid_t child_pid;
+
+/* A signal to the parent ends the tests; the parent still cleans up. */
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
 static bool have(const char *tool)
 {
 	return run("command -v %s", tool) == 0;
@@ -1823,6 +1832,18 @@ int main(void)
 
 	fflush(stdout);
 	pid = fork();
+	if (pid < 0) {
+		rm_rf(tmpdir);
+		skip_all("cannot fork: %s", strerror(errno));
+	}
+	if (pid > 0) {
+		struct sigaction sa = { .sa_handler = forward_signal };
+
+		child_pid = pid;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	if (pid == 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(variants); i++)
 			test_variant(&variants[i]);
