@@ -54,8 +54,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_SPLICE_WRITE |
 			  FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
 			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
-			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_NO_OPEN_SUPPORT |
-			  FUSE_CAP_POSIX_ACL;
+			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_POSIX_ACL;
 
 	conn->want |= conn->capable & wanted;
 	/*
@@ -65,10 +64,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA);
 	/*
-	 * No OPEN handler: the kernel then opens files without asking us,
-	 * keeps their page cache (FOPEN_KEEP_CACHE is its no-open default)
-	 * and sends no RELEASE, two round trips fewer per small file.  The
-	 * kernel itself refuses writes on the read-only mount.
+	 * OPEN is answered ENOSYS (op_open): the kernel then opens files
+	 * without asking us, keeps their page cache (FOPEN_KEEP_CACHE is its
+	 * no-open default) and sends no RELEASE, two round trips fewer per
+	 * small file.  The kernel itself refuses writes on a read-only mount.
 	 *
 	 * POSIX_ACL: the kernel enforces the image's ACLs as ext4 would
 	 * (with default_permissions) and caches them, including their
@@ -164,6 +163,16 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 	}
 	target[MIN(len, (size_t)PATH_MAX)] = '\0';
 	fuse_reply_readlink(req, target);
+}
+
+/*
+ * ENOSYS makes the kernel stop sending OPEN (and RELEASE) for good and
+ * open files itself with FOPEN_KEEP_CACHE.  libfuse would answer a
+ * missing handler with a successful open that drops the page cache.
+ */
+static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOSYS);
 }
 
 /*
@@ -493,6 +502,7 @@ const struct fuse_lowlevel_ops imgfs_fuse_ops = {
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
 	.readlink = op_readlink,
+	.open = op_open,
 	.read = op_read,
 	.lseek = op_lseek,
 	.opendir = op_opendir,
