@@ -16,7 +16,7 @@
 #include "spawn.h"
 
 struct server_args {
-	int fuse_fd, image_fd, status_fd;
+	int fuse_fd, image_fd, status_fd, data_fd;
 	uint64_t offset, size;
 	const char *fstype;
 	const char *source;	/* the image's path, for messages */
@@ -27,7 +27,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
-		"                    [--offset=BYTES] [--status-fd=N] [--source=PATH]\n"
+		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
 		"Serves a filesystem image over a mounted /dev/fuse descriptor.\n"
 		"It is started by imgfs-mount; see imgfs-server(8).\n");
@@ -45,12 +45,13 @@ static int parse_fd(const char *s, int *fd)
 
 static int parse_args(int argc, char **argv, struct server_args *a)
 {
-	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
+	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
 	       OPT_SOURCE };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
 		{ "status-fd", required_argument, NULL, OPT_STATUS_FD },
+		{ "data-fd", required_argument, NULL, OPT_DATA_FD },
 		{ "offset", required_argument, NULL, OPT_OFFSET },
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "fstype", required_argument, NULL, OPT_FSTYPE },
@@ -63,12 +64,14 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 	};
 	int c, r = 0;
 
-	*a = (struct server_args){ .fuse_fd = -1, .image_fd = -1, .status_fd = -1 };
+	*a = (struct server_args){ .fuse_fd = -1, .image_fd = -1, .status_fd = -1,
+				   .data_fd = -1 };
 	while ((c = getopt_long(argc, argv, "fdvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FUSE_FD: r = parse_fd(optarg, &a->fuse_fd); break;
 		case OPT_IMAGE_FD: r = parse_fd(optarg, &a->image_fd); break;
 		case OPT_STATUS_FD: r = parse_fd(optarg, &a->status_fd); break;
+		case OPT_DATA_FD: r = parse_fd(optarg, &a->data_fd); break;
 		case OPT_OFFSET: r = parse_u64(optarg, &a->offset); break;
 		case OPT_SIZE: r = parse_u64(optarg, &a->size); break;
 		case OPT_FSTYPE: a->fstype = optarg; break;
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
 		setsid();	/* no terminal signals from the helper's session */
 	signal(SIGPIPE, SIG_IGN);
 
-	r = imgfs_image_from_fd(a.image_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
+	r = imgfs_image_from_fd(a.image_fd, a.data_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
 	if (r == 0)
 		r = imgfs_fs_open(img, &fs, &err);
 	if (r < 0) {

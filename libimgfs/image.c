@@ -177,7 +177,29 @@ static struct imgfs_image *image_new(int fd, const char *path)
 		return NULL;
 	}
 	img->fd = fd;
+	img->data_fd = -1;
 	return img;
+}
+
+/*
+ * A second open file description of the image already open on @fd, made
+ * through /proc/self/fd so that it is the same file whatever happened to
+ * the path since; a shared duplicate where /proc is missing.
+ */
+static int reopen_for_data(int fd, bool writable)
+{
+	char proc_path[64];
+	struct stat a, b;
+	int data_fd;
+
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	data_fd = open(proc_path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
+	if (data_fd >= 0 && fstat(fd, &a) == 0 && fstat(data_fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_rdev == b.st_rdev)
+		return data_fd;
+	if (data_fd >= 0)
+		close(data_fd);
+	return fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
@@ -222,13 +244,16 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 	r = probe_fstype(img, opts->fstype, err);
 	if (r < 0)
 		return r;
+	img->data_fd = reopen_for_data(img->fd, img->writable);
+	if (img->data_fd < 0)
+		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
 	*out = steal_pointer(&img);
 	return 0;
 }
 
-int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size,
-			const char *fstype, bool writable, struct imgfs_image **out,
-			struct imgfs_error *err)
+int imgfs_image_from_fd(int fd, int data_fd, const char *name, uint64_t offset,
+			uint64_t size, const char *fstype, bool writable,
+			struct imgfs_image **out, struct imgfs_error *err)
 {
 	struct imgfs_image *img;
 	struct stat st;
@@ -249,6 +274,7 @@ int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size
 	img = image_new(fd, name ? name : "image");
 	if (!img)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
+	img->data_fd = data_fd >= 0 ? data_fd : fd;
 	img->offset = offset;
 	img->size = size;
 	img->block_device = S_ISBLK(st.st_mode);
@@ -260,6 +286,8 @@ int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size
 
 void imgfs_image_close(struct imgfs_image *img)
 {
+	if (img->data_fd >= 0 && img->data_fd != img->fd)
+		close(img->data_fd);
 	if (img->fd >= 0)
 		close(img->fd);
 	free(img->path);

@@ -15,7 +15,14 @@
 #define IMGFS_FSTYPE_MAX 16
 
 struct imgfs_image {
-	int fd;			/* image file or block device */
+	int fd;			/* image file or block device: metadata reads */
+	/*
+	 * A second open file description of the same image, for file data.
+	 * The kernel keeps readahead state per description; sequential data
+	 * reads interleaved with scattered metadata reads on one description
+	 * look random to it and lose readahead.  Never -1 once open.
+	 */
+	int data_fd;
 	uint64_t offset;	/* byte offset of the filesystem */
 	uint64_t size;		/* bytes of filesystem from offset */
 	bool block_device;
@@ -47,12 +54,13 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 		     struct imgfs_image **out, struct imgfs_error *err);
 
 /*
- * Wrap a descriptor received from the helper (the server's side); @name
- * is the image's path, used in messages only.
+ * Wrap the descriptors received from the helper (the server's side):
+ * @data_fd must be another open file description of @fd's image, or -1 to
+ * share @fd; @name is the image's path, used in messages only.
  */
-int imgfs_image_from_fd(int fd, const char *name, uint64_t offset, uint64_t size,
-			const char *fstype, bool writable, struct imgfs_image **out,
-			struct imgfs_error *err);
+int imgfs_image_from_fd(int fd, int data_fd, const char *name, uint64_t offset,
+			uint64_t size, const char *fstype, bool writable,
+			struct imgfs_image **out, struct imgfs_error *err);
 
 void imgfs_image_close(struct imgfs_image *img);
 

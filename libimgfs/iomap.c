@@ -181,7 +181,7 @@ ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 		return nsegs;
 	for (int i = 0; i < nsegs; i++) {
 		if (segs[i].dev_pos >= 0) {
-			int r = read_full(fs->img->fd, p, segs[i].len, segs[i].dev_pos);
+			int r = read_full(fs->img->data_fd, p, segs[i].len, segs[i].dev_pos);
 
 			if (r < 0)
 				return r;

@@ -42,22 +42,25 @@ static int place_fd(int fd, int target)
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void exec_server(const char *server, char *const argv[], int fuse_fd, int image_fd,
-			int status_fd, bool foreground)
+static void exec_server(const char *server, char *const argv[], const int sources[4],
+			bool foreground)
 {
 	static char *const empty_env[] = { NULL };
-	int fds[3] = { fuse_fd, image_fd, status_fd };
+	static const int targets[4] = {
+		IMGFS_SERVER_FUSE_FD, IMGFS_SERVER_IMAGE_FD,
+		IMGFS_SERVER_STATUS_FD, IMGFS_SERVER_DATA_FD,
+	};
+	int fds[4];
 
 	/* Move the sources above the targets first, so dup2 cannot clobber one. */
-	for (int i = 0; i < 3; i++) {
-		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+	for (int i = 0; i < 4; i++) {
+		fds[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, 10);
 		if (fds[i] < 0)
 			_exit(127);
 	}
-	if (place_fd(fds[0], IMGFS_SERVER_FUSE_FD) < 0 ||
-	    place_fd(fds[1], IMGFS_SERVER_IMAGE_FD) < 0 ||
-	    place_fd(fds[2], IMGFS_SERVER_STATUS_FD) < 0)
-		_exit(127);
+	for (int i = 0; i < 4; i++)
+		if (place_fd(fds[i], targets[i]) < 0)
+			_exit(127);
 	/*
 	 * A detached server must not hold the caller's terminal or pipes
 	 * open: `out=$(imgfs-mount ...)` would otherwise never see EOF.
@@ -69,8 +72,8 @@ static void exec_server(const char *server, char *const argv[], int fuse_fd, int
 		    dup2(null_fd, 2) < 0)
 			_exit(127);
 	}
-	/* Nothing else is inherited: close everything above the status fd. */
-	syscall(SYS_close_range, IMGFS_SERVER_STATUS_FD + 1, ~0U, 0);
+	/* Nothing else is inherited: close everything above ours. */
+	syscall(SYS_close_range, IMGFS_SERVER_LAST_FD + 1, ~0U, 0);
 	signal(SIGPIPE, SIG_DFL);
 	execve(server, argv, empty_env);
 	_exit(127);
@@ -79,7 +82,7 @@ static void exec_server(const char *server, char *const argv[], int fuse_fd, int
 int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *status_fd,
 		       struct imgfs_error *err)
 {
-	char server[PATH_MAX], fuse_arg[32], image_arg[32], status_arg[32];
+	char server[PATH_MAX], fuse_arg[32], image_arg[32], status_arg[32], data_arg[32];
 	char fstype_arg[48], offset_arg[48], size_arg[48], source_arg[PATH_MAX + 16];
 	char *argv[16];
 	int sv[2], argc = 0;
@@ -94,6 +97,7 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 	snprintf(fuse_arg, sizeof(fuse_arg), "--fuse-fd=%d", IMGFS_SERVER_FUSE_FD);
 	snprintf(image_arg, sizeof(image_arg), "--image-fd=%d", IMGFS_SERVER_IMAGE_FD);
 	snprintf(status_arg, sizeof(status_arg), "--status-fd=%d", IMGFS_SERVER_STATUS_FD);
+	snprintf(data_arg, sizeof(data_arg), "--data-fd=%d", IMGFS_SERVER_DATA_FD);
 	snprintf(fstype_arg, sizeof(fstype_arg), "--fstype=%s", p->img->fstype);
 	snprintf(offset_arg, sizeof(offset_arg), "--offset=%llu",
 		 (unsigned long long)p->img->offset);
@@ -103,6 +107,7 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 	argv[argc++] = fuse_arg;
 	argv[argc++] = image_arg;
 	argv[argc++] = status_arg;
+	argv[argc++] = data_arg;
 	argv[argc++] = fstype_arg;
 	argv[argc++] = offset_arg;
 	argv[argc++] = size_arg;
@@ -124,7 +129,9 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 		return imgfs_error_set(err, e, "fork: %s", strerror(e));
 	}
 	if (child == 0)
-		exec_server(server, argv, p->fuse_fd, p->img->fd, sv[1], p->foreground);
+		exec_server(server, argv,
+			    (const int[4]){ p->fuse_fd, p->img->fd, sv[1], p->img->data_fd },
+			    p->foreground);
 	close(sv[1]);
 	*pid = child;
 	*status_fd = sv[0];

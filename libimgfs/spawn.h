@@ -2,8 +2,10 @@
 /*
  * Starting imgfs-server and talking to it until it serves.
  *
- * The helper passes the server exactly three descriptors at fixed numbers
- * and an empty environment.  Over the status socket (SOCK_SEQPACKET, one
+ * The helper passes the server exactly four descriptors at fixed numbers
+ * and an empty environment: /dev/fuse, the image (metadata reads), the
+ * status socket, and a second open file description of the image for
+ * file data (see struct imgfs_image).  Over the status socket (SOCK_SEQPACKET, one
  * message per record, first byte the kind):
  *
  *   server -> helper  'O'            filesystem opened, ready to be mounted
@@ -26,6 +28,8 @@
 #define IMGFS_SERVER_FUSE_FD 3
 #define IMGFS_SERVER_IMAGE_FD 4
 #define IMGFS_SERVER_STATUS_FD 5
+#define IMGFS_SERVER_DATA_FD 6
+#define IMGFS_SERVER_LAST_FD IMGFS_SERVER_DATA_FD
 
 enum imgfs_status_kind {
 	IMGFS_STATUS_OPENED = 'O',

@@ -79,7 +79,7 @@ static int make_image(struct imgfs_image **img)
 		buf[i] = image_byte(i);
 	if (write_all(fd, buf, sizeof(buf)) < 0)
 		return -EIO;
-	return imgfs_image_from_fd(fd, "test", 0, sizeof(buf), "ext4", false, img, &err);
+	return imgfs_image_from_fd(fd, -1, "test", 0, sizeof(buf), "ext4", false, img, &err);
 }
 
 static void test_plan_and_read(struct fake_fs *f)

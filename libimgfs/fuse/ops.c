@@ -193,7 +193,7 @@ static void prefetch(struct imgfs_fs *fs, const struct imgfs_read_seg *ahead, si
 		return;
 	to = MIN(ahead->len, (uint64_t)IMGFS_PREFETCH);
 	from = first || to < size ? 0 : to - size;
-	posix_fadvise(fs->img->fd, (off_t)(ahead->dev_pos + from), (off_t)(to - from),
+	posix_fadvise(fs->img->data_fd, (off_t)(ahead->dev_pos + from), (off_t)(to - from),
 		      POSIX_FADV_WILLNEED);
 }
 
@@ -240,7 +240,7 @@ static int do_read(fuse_req_t req, struct imgfs_fs *fs, uint64_t ino, size_t siz
 		b->size = segs[i].len;
 		if (segs[i].dev_pos >= 0) {
 			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
-			b->fd = fs->img->fd;
+			b->fd = fs->img->data_fd;
 			b->pos = segs[i].dev_pos;
 		} else {
 			b->mem = (void *)segs[i].mem;
