@@ -44,25 +44,21 @@ static void usage(FILE *out)
 }
 
 /* One -o item: the image-locating subset of imgfs-mount's options. */
+static int parse_image_option(const char *key, const char *val, void *ctx)
+{
+	int r = imgfs_image_parse_option(key, val, ctx);
+
+	if (r <= 0 || (!val && !strcmp(key, "ro")))
+		return r < 0 ? r : 0;	/* ro: always; accepted for symmetry with mount */
+	log_err("unknown option '%s%s%s'", key, val ? "=" : "", val ? val : "");
+	return -EINVAL;
+}
+
 static int parse_image_options(char *opts, struct imgfs_image_options *o)
 {
-	char *save = NULL;
+	int r = for_each_option(opts, parse_image_option, o);
 
-	for (char *opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(opt, '=');
-		int r;
-
-		if (val)
-			*val++ = '\0';
-		r = imgfs_image_parse_option(opt, val, o);
-		if (r < 0)
-			return r;
-		if (r == 0 || (!val && !strcmp(opt, "ro")))
-			continue;	/* ro: always; accepted for symmetry with mount */
-		log_err("unknown option '%s%s%s'", opt, val ? "=" : "", val ? val : "");
-		return -EINVAL;
-	}
-	return imgfs_image_check_options(o);
+	return r < 0 ? r : imgfs_image_check_options(o);
 }
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)

@@ -57,35 +57,37 @@ static void usage(FILE *out)
 		"  -V, --version    show the version\n");
 }
 
+static int parse_mount_option(const char *key, const char *val, void *ctx)
+{
+	struct mount_args *a = ctx;
+	int r = imgfs_image_parse_option(key, val, &a->img);
+
+	if (r <= 0)
+		return r;
+	if (!val && (!strcmp(key, "ro") || !strcmp(key, "nosuid") || !strcmp(key, "nodev") ||
+		     !strcmp(key, "defaults")))
+		return 0;
+	if (!val && !strcmp(key, "rw")) {
+		log_err("rw: read-write mounts are not supported yet; use ro");
+		return -ENOTSUP;
+	}
+	if (!val && !strcmp(key, "allow_other")) {
+		a->allow_other = true;
+		return 0;
+	}
+	if (!val && !strcmp(key, "noexec")) {
+		a->noexec = true;
+		return 0;
+	}
+	log_err("unknown mount option '%s%s%s'", key, val ? "=" : "", val ? val : "");
+	return -EINVAL;
+}
+
 static int parse_mount_options(char *opts, struct mount_args *a)
 {
-	char *save = NULL;
+	int r = for_each_option(opts, parse_mount_option, a);
 
-	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(o, '=');
-		int r;
-
-		if (val)
-			*val++ = '\0';
-		r = imgfs_image_parse_option(o, val, &a->img);
-		if (r < 0)
-			return r;
-		if (r == 0 || (!val && (!strcmp(o, "ro") || !strcmp(o, "nosuid") ||
-					!strcmp(o, "nodev") || !strcmp(o, "defaults"))))
-			continue;
-		if (!val && !strcmp(o, "rw")) {
-			log_err("rw: read-write mounts are not supported yet; use ro");
-			return -ENOTSUP;
-		} else if (!val && !strcmp(o, "allow_other")) {
-			a->allow_other = true;
-		} else if (!val && !strcmp(o, "noexec")) {
-			a->noexec = true;
-		} else {
-			log_err("unknown mount option '%s%s%s'", o, val ? "=" : "", val ? val : "");
-			return -EINVAL;
-		}
-	}
-	return imgfs_image_check_options(&a->img);
+	return r < 0 ? r : imgfs_image_check_options(&a->img);
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)

@@ -77,6 +77,24 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int for_each_option(char *opts, int (*each)(const char *key, const char *val, void *ctx),
+		    void *ctx)
+{
+	char *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(o, '=');
+		int r;
+
+		if (val)
+			*val++ = '\0';
+		r = each(o, val, ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int read_full(int fd, void *buf, size_t len, off_t off)
 {
 	char *p = buf;

@@ -97,6 +97,13 @@ struct imgfs_error {
 int imgfs_error_set(struct imgfs_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Split a -o list ("a,b=c") in place and call @each(key, value or NULL,
+ * @ctx) for every item; stops at and returns the first negative result.
+ */
+int for_each_option(char *opts, int (*each)(const char *key, const char *val, void *ctx),
+		    void *ctx);
+
 /* Parse an unsigned decimal (or 0x hex) number with an optional k/m/g/t suffix. */
 int parse_u64(const char *s, uint64_t *out);
 

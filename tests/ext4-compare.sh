@@ -24,20 +24,11 @@
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
-impl=${IMGFS_TEST_FS:-imgfs}
 need_root
 need_loop
 need_cmd mke2fs debugfs e2fsck sfdisk setfacl setfattr perl findmnt timeout
 need_prog "$TREECMP"
-case $impl in
-imgfs) need_fuse;;
-fuse2fs) need_fuse; need_cmd fuse2fs;;
-kernel) ;;
-*) bail_out "IMGFS_TEST_FS must be imgfs, fuse2fs or kernel, not '$impl'";;
-esac
-if [ "$impl" = imgfs ] && [ ! -x "$IMGFS_MOUNT" ]; then
-	bail_out "imgfs-mount is not built: $IMGFS_MOUNT"
-fi
+need_impl
 
 # atime too: both mounts are read-only, so nothing updates it.  Inode
 # numbers too: imgfs serves the filesystem's own (DESIGN.md).

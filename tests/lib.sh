@@ -154,6 +154,21 @@ need_loop() {
 	losetup -f >/dev/null 2>&1 || skip_all "no free loop device"
 }
 
+# The implementation a comparison test mounts: $IMGFS_TEST_FS, default
+# imgfs; fuse2fs and kernel check the test itself.  Sets $impl.
+need_impl() {
+	impl=${IMGFS_TEST_FS:-imgfs}
+	case $impl in
+	imgfs) need_fuse;;
+	fuse2fs) need_fuse; need_cmd fuse2fs;;
+	kernel) ;;
+	*) bail_out "IMGFS_TEST_FS must be imgfs, fuse2fs or kernel, not '$impl'";;
+	esac
+	if [ "$impl" = imgfs ] && [ ! -x "$IMGFS_MOUNT" ]; then
+		bail_out "imgfs-mount is not built: $IMGFS_MOUNT"
+	fi
+}
+
 # ---- scratch directory and teardown ----
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/imgfs-$TEST_NAME.XXXXXX") ||
@@ -197,7 +212,7 @@ our_servers() {
 		imgfs-server|imgfs-mount|fuse2fs) ;;
 		*) continue;;
 		esac
-		if tr '\0' ' ' <"$_d/cmdline" 2>/dev/null | grep -qF -f "$TEST_TMP/.patterns" ||
+		if tr '\0' ' ' 2>/dev/null <"$_d/cmdline" | grep -qF -f "$TEST_TMP/.patterns" ||
 			ls -l "$_d/fd/" 2>/dev/null | grep -qF -f "$TEST_TMP/.patterns"; then
 			echo "$_pid"
 		fi
@@ -260,7 +275,7 @@ leftovers() {
 		echo "loop device: $_l"
 	done
 	for _p in $(our_servers); do
-		echo "process: $_p $(tr '\0' ' ' <"/proc/$_p/cmdline" 2>/dev/null)"
+		echo "process: $_p $(tr '\0' ' ' 2>/dev/null <"/proc/$_p/cmdline")"
 	done
 }
 

@@ -15,21 +15,12 @@
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
-impl=${IMGFS_TEST_FS:-imgfs}
 N=100000
 need_root
 need_loop
 need_cmd mke2fs debugfs e2fsck findmnt timeout
 need_prog "$TREECMP"
-case $impl in
-imgfs) need_fuse;;
-fuse2fs) need_fuse; need_cmd fuse2fs;;
-kernel) ;;
-*) bail_out "IMGFS_TEST_FS must be imgfs, fuse2fs or kernel, not '$impl'";;
-esac
-if [ "$impl" = imgfs ] && [ ! -x "$IMGFS_MOUNT" ]; then
-	bail_out "imgfs-mount is not built: $IMGFS_MOUNT"
-fi
+need_impl
 
 mount_b() {
 	case $impl in

@@ -454,9 +454,24 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 		fuse_reply_statfs(req, &st);
 }
 
-/* getxattr and listxattr share the size-probe protocol of the syscalls. */
-static void reply_xattr_result(fuse_req_t req, int r, const void *buf, size_t size, size_t len)
+/*
+ * getxattr (@name) and listxattr (@name NULL) share the size-probe
+ * protocol of the syscalls: @size 0 asks only for the length.
+ */
+static void reply_xattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
 {
+	struct imgfs_fs *fs = fuse_of(req)->fs;
+	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
+	uint64_t ino = node_to_ino(fs, node);
+	size_t len = 0;
+	int r;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = name ? fs->ops->getxattr(fs, ino, name, buf, size, &len) :
+		   fs->ops->listxattr(fs, ino, buf, size, &len);
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else if (size == 0)
@@ -467,32 +482,12 @@ static void reply_xattr_result(fuse_req_t req, int r, const void *buf, size_t si
 
 static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
 {
-	struct imgfs_fuse *f = fuse_of(req);
-	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
-	size_t len = 0;
-	int r;
-
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = f->fs->ops->getxattr(f->fs, node_to_ino(f->fs, node), name, buf, size, &len);
-	reply_xattr_result(req, r, buf, size, len);
+	reply_xattr(req, node, name, size);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
 {
-	struct imgfs_fuse *f = fuse_of(req);
-	_cleanup_free_ char *buf = size ? malloc(size) : NULL;
-	size_t len = 0;
-	int r;
-
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = f->fs->ops->listxattr(f->fs, node_to_ino(f->fs, node), buf, size, &len);
-	reply_xattr_result(req, r, buf, size, len);
+	reply_xattr(req, node, NULL, size);
 }
 
 const struct fuse_lowlevel_ops imgfs_fuse_ops = {
