@@ -1578,7 +1578,7 @@ static int open_raw(const char *path, struct imgfs_image **image, struct imgfs_f
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		abort();
-	r = imgfs_image_from_fd(fd, path, 0, (uint64_t)st.st_size, "ext4", false, image, err);
+	r = imgfs_image_from_fd(fd, -1, path, 0, (uint64_t)st.st_size, "ext4", false, image, err);
 	if (r < 0) {
 		close(fd);
 		return r;
