@@ -22,13 +22,7 @@ static struct imgfs_fuse *fuse_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* FUSE node id <-> filesystem inode number. */
-static uint64_t node_to_ino(const struct imgfs_fs *fs, fuse_ino_t node)
-{
-	return node == FUSE_ROOT_ID ? fs->root_ino : node;
-}
-
-static int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
+int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
 {
 	if (ino == fs->root_ino) {
 		*node = FUSE_ROOT_ID;
@@ -197,42 +191,30 @@ static void prefetch(struct imgfs_fs *fs, const struct imgfs_read_seg *ahead, si
 		      POSIX_FADV_WILLNEED);
 }
 
-/*
- * Plan a read and send it: mapped ranges go out as descriptor ranges, so
- * libfuse can splice them from the image; zeros and inline data go out
- * from memory.  Returns -errno if nothing was sent.
- */
-static int do_read(fuse_req_t req, struct imgfs_fs *fs, uint64_t ino, size_t size, off_t off)
+int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
+			 struct fuse_bufvec **bvp, void **memp, uint64_t *isize,
+			 struct imgfs_read_seg *ahead)
 {
 	size_t max_segs = size / fs->block_size + 2;
 	size_t inline_size = MIN(size, (size_t)fs->block_size);
 	_cleanup_free_ struct imgfs_read_seg *segs = calloc(max_segs, sizeof(*segs));
 	_cleanup_free_ struct fuse_bufvec *bv = calloc(1, sizeof(*bv) + max_segs * sizeof(bv->buf[0]));
 	_cleanup_free_ char *inline_buf = malloc(inline_size);
-	struct imgfs_read_seg ahead;
 	struct stat st;
 	int nsegs, r;
 
 	if (!segs || !bv || !inline_buf)
 		return -ENOMEM;
-	if (off < 0)
-		return -EINVAL;
 	/* With no OPEN there is no handle to remember the size in. */
 	r = fs->ops->getattr(fs, ino, &st);
 	if (r < 0)
 		return r;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	nsegs = imgfs_iomap_plan_read(fs, ino, (uint64_t)st.st_size, (uint64_t)off, size, segs,
-				      (int)max_segs, inline_buf, inline_size, &ahead);
+	nsegs = imgfs_iomap_plan_read(fs, ino, (uint64_t)st.st_size, off, size, segs,
+				      (int)max_segs, inline_buf, inline_size, ahead);
 	if (nsegs < 0)
 		return nsegs;
-	if (nsegs == 0) {
-		fuse_reply_buf(req, NULL, 0);	/* at or past EOF */
-		return 0;
-	}
-	prefetch(fs, &ahead, size, off == 0);
-
 	bv->count = (size_t)nsegs;
 	for (int i = 0; i < nsegs; i++) {
 		struct fuse_buf *b = &bv->buf[i];
@@ -246,18 +228,37 @@ static int do_read(fuse_req_t req, struct imgfs_fs *fs, uint64_t ino, size_t siz
 			b->mem = (void *)segs[i].mem;
 		}
 	}
-	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	*isize = (uint64_t)st.st_size;
+	*bvp = steal_pointer(&bv);
+	*memp = steal_pointer(&inline_buf);
 	return 0;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct imgfs_fs *fs = fuse_of(req)->fs;
-	int r = do_read(req, fs, node_to_ino(fs, node), size, off);
+	struct imgfs_fuse *f = fuse_of(req);
+	struct imgfs_fs *fs = f->fs;
+	_cleanup_free_ struct fuse_bufvec *bv = NULL;
+	_cleanup_free_ void *mem = NULL;
+	struct imgfs_read_seg ahead;
+	uint64_t isize;
+	int r;
 
-	if (r < 0)
+	r = off < 0 ? -EINVAL : imgfs_fuse_plan_read(fs, node_to_ino(fs, node), (uint64_t)off,
+						     size, &bv, &mem, &isize, &ahead);
+	if (r < 0) {
 		fuse_reply_err(req, reply_errno(r));
+		return;
+	}
+	if (bv->count == 0) {
+		fuse_reply_buf(req, NULL, 0);	/* at or past EOF */
+		return;
+	}
+	prefetch(fs, &ahead, size, off == 0);
+	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	if (off == 0 && isize <= size)
+		imgfs_push_after_read(f, node);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
@@ -297,6 +298,7 @@ struct dir_handle {
 	char *names;
 	size_t names_len, names_cap;
 	int error;
+	bool listed;		/* handed to push.c once read to the end */
 };
 
 static void dir_handle_free(struct dir_handle *d)
@@ -373,6 +375,24 @@ static bool is_dot_or_dotdot(const char *name)
 	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
 }
 
+/* The listing's regular files (or of unknown type), in order, as node ids. */
+static void push_listing(struct imgfs_fuse *f, const struct dir_handle *d)
+{
+	uint64_t *nodes = malloc(d->count * sizeof(*nodes) + 1);
+	size_t n = 0;
+
+	if (!nodes)
+		return;
+	for (size_t i = 0; i < d->count; i++) {
+		fuse_ino_t node;
+
+		if ((d->entries[i].type == DT_REG || d->entries[i].type == DT_UNKNOWN) &&
+		    ino_to_node(f->fs, d->entries[i].ino, &node) == 0)
+			nodes[n++] = node;
+	}
+	imgfs_push_set_dir(f, nodes, n);
+}
+
 /* One routine for READDIR and READDIRPLUS; offsets are snapshot indexes + 1. */
 static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
@@ -380,13 +400,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	struct imgfs_fuse *f = fuse_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	_cleanup_free_ char *buf = malloc(size);
-	size_t used = 0;
+	size_t used = 0, i;
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (size_t i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
+	for (i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
 		const struct dir_entry *ent = &d->entries[i];
 		const char *name = d->names + ent->name_off;
 		size_t n;
@@ -422,6 +442,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		used += n;
 	}
 	fuse_reply_buf(req, buf, used);
+	/* Listed to the end: a reader may go through its files next. */
+	if (i == d->count && !d->listed) {
+		d->listed = true;
+		push_listing(f, d);
+	}
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,

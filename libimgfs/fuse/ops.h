@@ -6,14 +6,55 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <pthread.h>
+
 #include "fs.h"
+
+/*
+ * The files of the directory read last, in the order it was listed, for
+ * pushing their data ahead of a reader that goes through them (push.c).
+ */
+struct imgfs_push {
+	pthread_mutex_t lock;
+	uint64_t *nodes;	/* regular files, in listing order */
+	size_t count;
+	size_t next;		/* where the next in-order read is expected */
+	size_t stored;		/* nodes before this were pushed or passed */
+	unsigned run;		/* in-order whole-file reads so far */
+};
 
 struct imgfs_fuse {
 	struct imgfs_fs *fs;
+	struct fuse_session *se;
 	double timeout;			/* entry/attr cache lifetime, seconds */
 	void (*on_init)(void *ctx);	/* called once INIT is being answered */
 	void *on_init_ctx;
+	struct imgfs_push push;
 };
+
+/* FUSE node id <-> filesystem inode number: the root is FUSE_ROOT_ID. */
+static inline uint64_t node_to_ino(const struct imgfs_fs *fs, fuse_ino_t node)
+{
+	return node == FUSE_ROOT_ID ? fs->root_ino : node;
+}
+
+int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node);
+
+/*
+ * Plan the read of [@off, @off + @size) of regular file @ino into a
+ * bufvec: mapped ranges as image descriptor ranges (libfuse can splice
+ * them), zeros and inline data from memory.  *@bv and *@mem must be freed
+ * by the caller.  Returns the file size in *@isize.
+ */
+int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
+			 struct fuse_bufvec **bv, void **mem, uint64_t *isize,
+			 struct imgfs_read_seg *ahead);
+
+/* Directory listed (push.c): remember its regular files in listing order. */
+void imgfs_push_set_dir(struct imgfs_fuse *f, uint64_t *nodes, size_t count);
+/* Whole file @node was just read: push the data of the files after it. */
+void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node);
+void imgfs_push_release(struct imgfs_push *p);
 
 extern const struct fuse_lowlevel_ops imgfs_fuse_ops;
 

@@ -20,6 +20,7 @@ int imgfs_fuse_serve(struct imgfs_fs *fs, const struct imgfs_serve_options *opts
 		.timeout = IMGFS_CACHE_TIMEOUT,
 		.on_init = opts->on_init,
 		.on_init_ctx = opts->on_init_ctx,
+		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
 	};
 	char *argv[] = { (char *)imgfs_log_prog(), opts->debug ? "-d" : NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(opts->debug ? 2 : 1, argv);
@@ -44,6 +45,7 @@ int imgfs_fuse_serve(struct imgfs_fs *fs, const struct imgfs_serve_options *opts
 		r = -EINVAL;
 		goto out;
 	}
+	f.se = se;
 	if (fuse_set_signal_handlers(se) != 0) {
 		r = -EINVAL;
 		goto out;
@@ -66,5 +68,6 @@ out_signals:
 out:
 	fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	imgfs_push_release(&f.push);
 	return r;
 }
