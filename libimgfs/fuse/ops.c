@@ -441,12 +441,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 			break;	/* did not fit; with no lookup counts there is nothing to undo */
 		used += n;
 	}
-	fuse_reply_buf(req, buf, used);
-	/* Listed to the end: a reader may go through its files next. */
+	/*
+	 * Listed to the end: a reader may go through its files next.  Before
+	 * the reply: once it is sent, RELEASEDIR may free @d on another thread.
+	 */
 	if (i == d->count && !d->listed) {
 		d->listed = true;
 		push_listing(f, d);
 	}
+	fuse_reply_buf(req, buf, used);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
