@@ -333,6 +333,16 @@ static int fill_entry(void *ctx, const struct ext4_dirent *de)
 	return f->fill(f->ctx, &d) ? 1 : 0;
 }
 
+/* Read inode @dir, which must be a directory. */
+static int dir_inode_read(struct ext4_fs *e, uint64_t dir, struct ext4_inode *in)
+{
+	int r = ext4_inode_read(e, dir, in);
+
+	if (r < 0)
+		return r;
+	return LINUX_S_ISDIR(in->raw.i_mode) ? 0 : -ENOTDIR;
+}
+
 int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx)
 {
 	struct ext4_fs *e = EXT4(fs);
@@ -341,11 +351,9 @@ int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *
 	int r;
 
 	EXT4_LOCK(e);
-	r = ext4_inode_read(e, dir, &in);
+	r = dir_inode_read(e, dir, &in);
 	if (r < 0)
 		return r;
-	if (!LINUX_S_ISDIR(in.raw.i_mode))
-		return -ENOTDIR;
 	r = walk_dir(e, &in, fill_entry, &f);
 	return r < 0 ? r : 0;
 }
@@ -362,11 +370,9 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 	if (len == 0)
 		return -ENOENT;
 	EXT4_LOCK(e);
-	r = ext4_inode_read(e, dir, &in);
+	r = dir_inode_read(e, dir, &in);
 	if (r < 0)
 		return r;
-	if (!LINUX_S_ISDIR(in.raw.i_mode))
-		return -ENOTDIR;
 	find_setup(&f, &in);
 
 	r = -EAGAIN;
