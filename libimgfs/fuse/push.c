@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "fuse/ops.h"
@@ -60,13 +61,20 @@ static void push_file(struct imgfs_fuse *f, fuse_ino_t node)
 	fuse_lowlevel_notify_store(f->se, node, 0, bv, FUSE_BUF_SPLICE_MOVE);
 }
 
+/*
+ * A store waits, uninterruptibly, for page locks that a READ in flight
+ * holds until some server thread answers it.  One pusher at a time keeps
+ * every other thread free to answer those READs.
+ */
+static atomic_flag pushing = ATOMIC_FLAG_INIT;
+
 void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node)
 {
 	struct imgfs_push *p = &f->push;
 	uint64_t batch[PUSH_AHEAD];
 	size_t from, to, i, end, n = 0;
 
-	if (!f->se)
+	if (!f->se || atomic_flag_test_and_set(&pushing))
 		return;
 	pthread_mutex_lock(&p->lock);
 	/* Files pushed already are read without asking: look past them. */
@@ -76,6 +84,7 @@ void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node)
 	if (i == end) {
 		p->run = 0;	/* not the next file listed: no pattern to follow */
 		pthread_mutex_unlock(&p->lock);
+		atomic_flag_clear(&pushing);
 		return;
 	}
 	p->next = i + 1;
@@ -90,4 +99,5 @@ void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node)
 
 	for (i = 0; i < n; i++)
 		push_file(f, batch[i]);
+	atomic_flag_clear(&pushing);
 }
