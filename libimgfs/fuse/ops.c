@@ -191,6 +191,20 @@ static void prefetch(struct imgfs_fs *fs, const struct imgfs_read_seg *ahead, si
 		      POSIX_FADV_WILLNEED);
 }
 
+/* The size of @ino, which must be a regular file (reads and seeks). */
+static int regular_file_size(struct imgfs_fs *fs, uint64_t ino, uint64_t *isize)
+{
+	struct stat st;
+	int r = fs->ops->getattr(fs, ino, &st);
+
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*isize = (uint64_t)st.st_size;
+	return 0;
+}
+
 int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
 			 struct fuse_bufvec **bvp, void **memp, uint64_t *isize,
 			 struct imgfs_read_seg *ahead)
@@ -200,18 +214,15 @@ int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t
 	_cleanup_free_ struct imgfs_read_seg *segs = calloc(max_segs, sizeof(*segs));
 	_cleanup_free_ struct fuse_bufvec *bv = calloc(1, sizeof(*bv) + max_segs * sizeof(bv->buf[0]));
 	_cleanup_free_ char *inline_buf = malloc(inline_size);
-	struct stat st;
 	int nsegs, r;
 
 	if (!segs || !bv || !inline_buf)
 		return -ENOMEM;
 	/* With no OPEN there is no handle to remember the size in. */
-	r = fs->ops->getattr(fs, ino, &st);
+	r = regular_file_size(fs, ino, isize);
 	if (r < 0)
 		return r;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	nsegs = imgfs_iomap_plan_read(fs, ino, (uint64_t)st.st_size, off, size, segs,
+	nsegs = imgfs_iomap_plan_read(fs, ino, *isize, off, size, segs,
 				      (int)max_segs, inline_buf, inline_size, ahead);
 	if (nsegs < 0)
 		return nsegs;
@@ -228,7 +239,6 @@ int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t
 			b->mem = (void *)segs[i].mem;
 		}
 	}
-	*isize = (uint64_t)st.st_size;
 	*bvp = steal_pointer(&bv);
 	*memp = steal_pointer(&inline_buf);
 	return 0;
@@ -265,20 +275,16 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
 	struct imgfs_fs *fs = fuse_of(req)->fs;
-	uint64_t ino = node_to_ino(fs, node), result;
-	struct stat st;
+	uint64_t ino = node_to_ino(fs, node), isize, result;
 	int r;
 
 	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	r = fs->ops->getattr(fs, ino, &st);
-	if (r == 0 && !S_ISREG(st.st_mode))
-		r = -EINVAL;
+	r = regular_file_size(fs, ino, &isize);
 	if (r == 0)
-		r = imgfs_iomap_seek(fs, ino, (uint64_t)st.st_size, (uint64_t)off,
-				     whence == SEEK_DATA, &result);
+		r = imgfs_iomap_seek(fs, ino, isize, (uint64_t)off, whence == SEEK_DATA, &result);
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
