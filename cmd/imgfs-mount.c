@@ -24,6 +24,7 @@ struct mount_args {
 	char **command;		/* with --unshare: what to run inside */
 	struct imgfs_image_options img;
 	bool allow_other, noexec, foreground, debug, verbose, unshare, unmount, lazy;
+	bool no_sandbox;
 };
 
 static void usage(FILE *out)
@@ -51,6 +52,8 @@ static void usage(FILE *out)
 		"  -v, --verbose    say what was found and how it is served\n"
 		"      --unshare    create a user and mount namespace, mount, run COMMAND\n"
 		"                   there, unmount, and exit with COMMAND's status\n"
+		"      --no-sandbox run the server without its sandbox (debugging only:\n"
+		"                   a hostile image could then reach your files)\n"
 		"  -u, --unmount    unmount DIR (plain umount works too)\n"
 		"  -l, --lazy       with -u: detach now, clean up when no longer busy\n"
 		"  -h, --help       show this help\n"
@@ -92,7 +95,7 @@ static int parse_mount_options(char *opts, struct mount_args *a)
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
 {
-	enum { OPT_UNSHARE = 256 };
+	enum { OPT_UNSHARE = 256, OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -100,6 +103,7 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		{ "unmount", no_argument, NULL, 'u' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "unshare", no_argument, NULL, OPT_UNSHARE },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -119,6 +123,7 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		case 'u': a->unmount = true; break;
 		case 'l': a->lazy = true; break;
 		case OPT_UNSHARE: a->unshare = true; break;
+		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("imgfs-mount %s\n", PACKAGE_VERSION); exit(0);
 		case ':':
@@ -193,10 +198,14 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	_cleanup_close_ int fuse_fd = -1;
 	_cleanup_close_ int status_fd = -1;
 	struct imgfs_error err = { 0 };
-	char source[PATH_MAX], text[600];
+	char source[PATH_MAX], target[PATH_MAX], text[600];
+	_cleanup_close_ int abort_fd = -1;
 	pid_t pid = -1;
 	int kind, r;
 
+	if (a->no_sandbox)
+		log_warn("--no-sandbox: the server runs unconfined; a hostile image can reach "
+			 "everything you can. Use this only to debug imgfs.");
 	r = imgfs_check_mountpoint(a->target, &err);
 	if (r == 0)
 		r = imgfs_image_open(a->image, &a->img, &img, &err);
@@ -205,7 +214,7 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	if (r == 0)
 		r = imgfs_spawn_server(&(struct imgfs_spawn_params){
 			.img = img, .fuse_fd = fuse_fd, .foreground = a->foreground,
-			.debug = a->debug, .verbose = a->verbose,
+			.debug = a->debug, .verbose = a->verbose, .no_sandbox = a->no_sandbox,
 		}, &pid, &status_fd, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
@@ -229,6 +238,9 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 
 	if (!realpath(a->image, source))
 		snprintf(source, sizeof(source), "%s", a->image);
+	/* Now: once mounted, the target cannot be looked at before INIT. */
+	if (!realpath(a->target, target))
+		snprintf(target, sizeof(target), "%s", a->target);
 	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
@@ -243,7 +255,13 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	/* The server holds its own copy; ours must not keep the connection alive. */
 	close(steal_fd(&fuse_fd));
 
-	if (imgfs_status_send(status_fd, IMGFS_STATUS_MOUNTED, NULL) < 0 ||
+	/*
+	 * The server's supervisor keeps the connection's abort switch, to
+	 * end the connection if the server dies with a thread stuck in the
+	 * kernel (see sandbox.h).  Without fusectl it does without.
+	 */
+	imgfs_open_fuse_abort(target, &abort_fd);
+	if (imgfs_status_send_fd(status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) < 0 ||
 	    imgfs_status_recv(status_fd, NULL, 0) != IMGFS_STATUS_READY) {
 		log_err("%s: imgfs-server exited before answering the kernel (status %d)",
 			a->image, reap(pid));

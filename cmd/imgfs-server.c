@@ -8,19 +8,41 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 
 #include "fs.h"
 #include "fuse/session.h"
+#include "sandbox.h"
 #include "spawn.h"
+
+#ifdef IMGFS_SANITIZERS
+/*
+ * Sanitizer builds: the sandbox forbids what LeakSanitizer (ptrace), the
+ * symbolizer (open, fork) and colour detection (a tty ioctl) need.  Reports
+ * still print, with module+offset frames for addr2line.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0:symbolize=0:color=never";
+}
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "symbolize=0:color=never";
+}
+#endif
 
 struct server_args {
 	int fuse_fd, image_fd, status_fd, data_fd;
 	uint64_t offset, size;
 	const char *fstype;
 	const char *source;	/* the image's path, for messages */
-	bool foreground, debug, verbose;
+	const char *seccomp_policy;
+	bool foreground, debug, verbose, no_sandbox;
 };
 
 static void usage(FILE *out)
@@ -29,6 +51,7 @@ static void usage(FILE *out)
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
 		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
+		"                    [--seccomp-policy=FILE] [--no-sandbox]\n"
 		"Serves a filesystem image over a mounted /dev/fuse descriptor.\n"
 		"It is started by imgfs-mount; see imgfs-server(8).\n");
 }
@@ -46,7 +69,7 @@ static int parse_fd(const char *s, int *fd)
 static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
-	       OPT_SOURCE };
+	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -56,6 +79,8 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "fstype", required_argument, NULL, OPT_FSTYPE },
 		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "seccomp-policy", required_argument, NULL, OPT_SECCOMP_POLICY },
+		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -76,6 +101,8 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_SIZE: r = parse_u64(optarg, &a->size); break;
 		case OPT_FSTYPE: a->fstype = optarg; break;
 		case OPT_SOURCE: a->source = optarg; break;
+		case OPT_SECCOMP_POLICY: a->seccomp_policy = optarg; break;
+		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
 		case 'f': a->foreground = true; break;
 		case 'd': a->debug = a->foreground = true; break;
 		case 'v': a->verbose = true; break;
@@ -109,18 +136,51 @@ static void report_ready(void *ctx)
 static int handshake(int status_fd)
 {
 	char text[64];
-	int kind;
+	int kind, abort_fd;
 
 	if (status_fd < 0)
 		return 0;
 	if (imgfs_status_send(status_fd, IMGFS_STATUS_OPENED, NULL) < 0)
 		return -EPIPE;
-	kind = imgfs_status_recv(status_fd, text, sizeof(text));
+	kind = imgfs_status_recv_fd(status_fd, text, sizeof(text), &abort_fd);
+	imgfs_sandbox_give_abort_fd(abort_fd);
 	return kind == IMGFS_STATUS_MOUNTED ? 0 : -ECANCELED;
+}
+
+/* Report a failure before serving: to the helper if it listens, else to the log. */
+static int fail(int status_fd, const char *msg)
+{
+	if (status_fd >= 0)
+		imgfs_status_send(status_fd, IMGFS_STATUS_ERROR, msg);
+	else
+		log_err("%s", msg);
+	return 1;
+}
+
+static int enter_sandbox(const struct server_args *a, struct imgfs_error *err)
+{
+	_cleanup_seccomp_ struct imgfs_seccomp *filter = NULL;
+	char policy[PATH_MAX];
+	int r;
+
+	if (a->no_sandbox) {
+		log_warn("running WITHOUT the sandbox (--no-sandbox): a hostile image can reach "
+			 "everything this process can; use only for debugging");
+		return 0;
+	}
+	if (a->seccomp_policy)
+		snprintf(policy, sizeof(policy), "%s", a->seccomp_policy);
+	else
+		imgfs_seccomp_policy_path(policy, sizeof(policy));
+	r = imgfs_seccomp_parse(policy, &filter, err);
+	if (r < 0)
+		return r;
+	return imgfs_sandbox_enter(&(struct imgfs_sandbox_params){ .filter = filter }, err);
 }
 
 int main(int argc, char **argv)
 {
+	_cleanup_fuse_session_ struct imgfs_fuse_session *session = NULL;
 	_cleanup_image_ struct imgfs_image *img = NULL;
 	_cleanup_fs_ struct imgfs_fs *fs = NULL;
 	struct imgfs_error err = { 0 };
@@ -130,6 +190,13 @@ int main(int argc, char **argv)
 	imgfs_log_setup("imgfs-server", IMGFS_LOG_INFO, false);
 	if (parse_args(argc, argv, &a) < 0)
 		return 2;
+	/*
+	 * Each READ reply is copied through a buffer of up to 1 MiB.  By
+	 * default glibc maps such buffers fresh and gives freed memory back
+	 * at once, so every reply paid for page faults: keep them in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	/* Detached servers log to syslog: nobody reads their stderr. */
 	imgfs_log_setup("imgfs-server", a.debug ? IMGFS_LOG_DEBUG :
 			a.verbose ? IMGFS_LOG_INFO : IMGFS_LOG_WARN, !a.foreground);
@@ -137,26 +204,28 @@ int main(int argc, char **argv)
 		setsid();	/* no terminal signals from the helper's session */
 	signal(SIGPIPE, SIG_IGN);
 
-	r = imgfs_image_from_fd(a.image_fd, a.data_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
-	if (r == 0)
-		r = imgfs_fs_open(img, &fs, &err);
-	if (r < 0) {
-		if (a.status_fd >= 0)
-			imgfs_status_send(a.status_fd, IMGFS_STATUS_ERROR, err.msg);
-		else
-			log_err("%s", err.msg);
-		return 1;
-	}
-	log_info("serving %s filesystem", img->fstype);
-	if (handshake(a.status_fd) < 0)
-		return 1;	/* the helper gave up: nothing was mounted */
-
-	r = imgfs_fuse_serve(fs, &(struct imgfs_serve_options){
+	r = imgfs_fuse_session_new(&(struct imgfs_serve_options){
 		.fuse_fd = a.fuse_fd,
 		.debug = a.debug,
 		.on_init = report_ready,
 		.on_init_ctx = &a.status_fd,
-	});
+	}, &session);
+	if (r < 0)
+		return fail(a.status_fd, "cannot set up the FUSE session");
+	/* Everything below, the image parsers first, runs sandboxed. */
+	if (enter_sandbox(&a, &err) < 0)
+		return fail(a.status_fd, err.msg);
+
+	r = imgfs_image_from_fd(a.image_fd, a.data_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
+	if (r == 0)
+		r = imgfs_fs_open(img, &fs, &err);
+	if (r < 0)
+		return fail(a.status_fd, err.msg);
+	log_info("serving %s filesystem", img->fstype);
+	if (handshake(a.status_fd) < 0)
+		return 1;	/* the helper gave up: nothing was mounted */
+
+	r = imgfs_fuse_session_serve(session, fs);
 	if (r < 0) {
 		log_err("FUSE session failed: %s", strerror(-r));
 		return 1;

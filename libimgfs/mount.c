@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "mount.h"
 
@@ -76,15 +77,17 @@ static void mnt_tablep(struct libmnt_table **tb)
 	mnt_free_table(*tb);
 }
 
-int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)
+/*
+ * The topmost mount on @real (a canonical path) if it is ours.  Only the
+ * table is read: nothing on the mount itself is touched, so this works on
+ * a mount whose server has not answered INIT yet, or never will.
+ */
+static int find_imgfs_mount(struct libmnt_table *tb, const char *target, const char *real,
+			    struct libmnt_fs **out, struct imgfs_error *err)
 {
-	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
 	struct libmnt_fs *fs;
-	char real[PATH_MAX];
 	const char *type;
 
-	if (!realpath(target, real))
-		return imgfs_error_set(err, errno, "%s: %s", target, strerror(errno));
 	if (!tb || mnt_table_parse_file(tb, "/proc/self/mountinfo") != 0)
 		return imgfs_error_set(err, EIO, "cannot read /proc/self/mountinfo");
 	fs = mnt_table_find_target(tb, real, MNT_ITER_BACKWARD);
@@ -94,6 +97,41 @@ int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)
 	if (!type || strcmp(type, IMGFS_FSTYPE) != 0)
 		return imgfs_error_set(err, EINVAL, "%s: not an imgfs mount (it is %s)", target,
 				       type ? type : "unknown");
+	*out = fs;
+	return 0;
+}
+
+int imgfs_open_fuse_abort(const char *real_target, int *fd)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct imgfs_error err;
+	struct libmnt_fs *fs;
+	char path[64];
+	int r;
+
+	*fd = -1;
+	r = find_imgfs_mount(tb, real_target, real_target, &fs, &err);
+	if (r < 0)
+		return r;
+	/* The connection is named after the superblock's (anonymous) device. */
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 minor(mnt_fs_get_devno(fs)));
+	*fd = open(path, O_WRONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_fs *fs;
+	char real[PATH_MAX];
+	int r;
+
+	if (!realpath(target, real))
+		return imgfs_error_set(err, errno, "%s: %s", target, strerror(errno));
+	r = find_imgfs_mount(tb, target, real, &fs, err);
+	if (r < 0)
+		return r;
 	if (umount2(real, lazy ? MNT_DETACH : 0) < 0) {
 		int e = errno;
 
@@ -112,15 +150,6 @@ int imgfs_make_mounts_private(struct imgfs_error *err)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	return write_all(fd, text, strlen(text));
-}
-
 int imgfs_unshare_user_mount(struct imgfs_error *err)
 {
 	uid_t uid = getuid();
@@ -133,15 +162,15 @@ int imgfs_unshare_user_mount(struct imgfs_error *err)
 				       "cannot create a user namespace: %s (are unprivileged user namespaces enabled?)",
 				       strerror(errno));
 	/* Without setgroups denied, an unprivileged user may not write gid_map. */
-	r = write_file("/proc/self/setgroups", "deny");
+	r = write_string_file("/proc/self/setgroups", "deny");
 	if (r < 0 && r != -ENOENT)
 		return imgfs_error_set(err, -r, "setgroups: %s", strerror(-r));
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-	r = write_file("/proc/self/uid_map", map);
+	r = write_string_file("/proc/self/uid_map", map);
 	if (r < 0)
 		return imgfs_error_set(err, -r, "uid_map: %s", strerror(-r));
 	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-	r = write_file("/proc/self/gid_map", map);
+	r = write_string_file("/proc/self/gid_map", map);
 	if (r < 0)
 		return imgfs_error_set(err, -r, "gid_map: %s", strerror(-r));
 	return imgfs_make_mounts_private(err);

@@ -30,6 +30,13 @@ int imgfs_check_mountpoint(const char *target, struct imgfs_error *err);
 /* mount(2) FUSE on the target: always nosuid,nodev, subtype imgfs. */
 int imgfs_mount_fuse(const struct imgfs_mount_params *p, struct imgfs_error *err);
 
+/*
+ * Open the fusectl "abort" file of the imgfs mount on @real_target (a
+ * canonical path), for whoever must be able to end the connection later.
+ * -errno when fusectl is not mounted or not ours to write.
+ */
+int imgfs_open_fuse_abort(const char *real_target, int *fd);
+
 /* Unmount @target after checking (libmount) that it is an imgfs mount. */
 int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err);
 

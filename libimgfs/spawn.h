@@ -10,7 +10,9 @@
  *
  *   server -> helper  'O'            filesystem opened, ready to be mounted
  *   server -> helper  'E' message    could not open; message is for the user
- *   helper -> server  'M'            the helper mounted the descriptor
+ *   helper -> server  'M' [fd]       the helper mounted the descriptor; with
+ *                                    the connection's fusectl "abort" file
+ *                                    when it could open it (see sandbox.h)
  *   server -> helper  'R'            INIT answered: the mount serves
  *
  * A closed socket means "give up" in either direction.
@@ -44,6 +46,7 @@ struct imgfs_spawn_params {
 	bool foreground;	/* keep the helper's stdio and log to stderr */
 	bool debug;
 	bool verbose;
+	bool no_sandbox;	/* debugging only: the server warns every time */
 };
 
 /* Start the server; on success *@pid and *@status_fd (helper's end) are set. */
@@ -52,11 +55,15 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 
 /* Send one status record of @kind with an optional text. */
 int imgfs_status_send(int fd, char kind, const char *text);
+/* The same, passing descriptor @passfd along (SCM_RIGHTS) unless it is -1. */
+int imgfs_status_send_fd(int fd, char kind, const char *text, int passfd);
 
 /*
  * Receive one status record: returns its kind with the text in @text, or
  * 0 when the peer closed the socket, or -errno.
  */
 int imgfs_status_recv(int fd, char *text, size_t size);
+/* The same; a descriptor passed along lands in *@passfd (else -1). */
+int imgfs_status_recv_fd(int fd, char *text, size_t size, int *passfd);
 
 #endif

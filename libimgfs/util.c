@@ -2,22 +2,55 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include "util.h"
 
 static const char *log_prog = "imgfs";
 static enum imgfs_log_level log_max = IMGFS_LOG_INFO;
-static bool log_syslog;
+static int log_fd = -1;		/* connected to /dev/log, or -1: stderr */
+static pid_t log_pid;
+
+/*
+ * Our own syslog client rather than syslog(3): glibc reconnects (socket,
+ * connect) whenever a send fails, and the sandboxed server may make
+ * neither call.  The socket is connected once, here, before the sandbox;
+ * if the log daemon goes away later, messages are dropped.
+ */
+static int connect_syslog(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 void imgfs_log_setup(const char *prog, enum imgfs_log_level max_level, bool use_syslog)
 {
 	log_prog = prog;
 	log_max = max_level;
-	log_syslog = use_syslog;
-	if (use_syslog)
-		openlog(prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_pid = getpid();
+	if (use_syslog && log_fd < 0)
+		log_fd = connect_syslog();
+	else if (!use_syslog && log_fd >= 0) {
+		close(log_fd);
+		log_fd = -1;
+	}
+}
+
+int imgfs_log_fd(void)
+{
+	return log_fd;
 }
 
 const char *imgfs_log_prog(void)
@@ -37,9 +70,13 @@ void imgfs_log(enum imgfs_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (log_syslog)
-		syslog(syslog_prio[level], "%s", msg);
-	else
+	if (log_fd >= 0) {
+		char line[1100];
+		int n = snprintf(line, sizeof(line), "<%d>%s[%d]: %s", LOG_DAEMON | syslog_prio[level],
+				 log_prog, (int)log_pid, msg);
+
+		send(log_fd, line, MIN((size_t)n, sizeof(line) - 1), MSG_DONTWAIT | MSG_NOSIGNAL);
+	} else
 		fprintf(stderr, "%s: %s%s\n", log_prog,
 			level == IMGFS_LOG_WARN ? "warning: " : "", msg);
 	errno = saved_errno;
@@ -164,4 +201,13 @@ int imgfs_error_set(struct imgfs_error *err, int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -code;
+}
+
+int write_string_file(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, text, strlen(text));
 }

@@ -71,6 +71,8 @@ void imgfs_log_setup(const char *prog, enum imgfs_log_level max_level, bool use_
 void imgfs_log(enum imgfs_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 const char *imgfs_log_prog(void);
+/* The syslog socket the log writes to, or -1 (then it writes to stderr). */
+int imgfs_log_fd(void);
 
 #define log_err(...) imgfs_log(IMGFS_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) imgfs_log(IMGFS_LOG_WARN, __VA_ARGS__)
@@ -111,5 +113,7 @@ int parse_u64(const char *s, uint64_t *out);
 int read_full(int fd, void *buf, size_t len, off_t off);
 ssize_t read_all(int fd, void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len);
+/* Write @text to an existing file such as /proc/PID/uid_map; 0 or -errno. */
+int write_string_file(const char *path, const char *text);
 
 #endif

@@ -45,12 +45,19 @@ static int reply_errno(int r)
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct imgfs_fuse *f = userdata;
-	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_SPLICE_WRITE |
-			  FUSE_CAP_SPLICE_MOVE | FUSE_CAP_READDIRPLUS |
+	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_READDIRPLUS |
 			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
 			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_POSIX_ACL;
 
 	conn->want |= conn->capable & wanted;
+	/*
+	 * No splice: when a pipe cannot grow to a reply's size, libfuse opens
+	 * /proc/sys/fs/pipe-max-size, and the sandbox kills any open.  An
+	 * unprivileged server meets that case whenever its user's pipe
+	 * quota runs low.  Replies are copied from a buffer instead.
+	 */
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+				  FUSE_CAP_SPLICE_READ);
 	/*
 	 * Always READDIRPLUS: `ls -l` of a big directory then needs no
 	 * LOOKUP per name.  Nothing changes under a read-only mount, so the

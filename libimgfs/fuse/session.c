@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuse/ops.h"
@@ -13,25 +14,37 @@
  */
 #define IMGFS_CACHE_TIMEOUT (365.0 * 24 * 3600)
 
-int imgfs_fuse_serve(struct imgfs_fs *fs, const struct imgfs_serve_options *opts)
+struct imgfs_fuse_session {
+	struct imgfs_fuse f;
+	struct fuse_args args;
+	char *argv[3];
+	unsigned max_threads;
+};
+
+int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
+			   struct imgfs_fuse_session **session)
 {
-	struct imgfs_fuse f = {
-		.fs = fs,
+	struct imgfs_fuse_session *s = calloc(1, sizeof(*s));
+	char devpath[32];
+
+	if (!s) {
+		close(opts->fuse_fd);
+		return -ENOMEM;
+	}
+	s->f = (struct imgfs_fuse){
 		.timeout = IMGFS_CACHE_TIMEOUT,
 		.on_init = opts->on_init,
 		.on_init_ctx = opts->on_init_ctx,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
 	};
-	char *argv[] = { (char *)imgfs_log_prog(), opts->debug ? "-d" : NULL, NULL };
-	struct fuse_args args = FUSE_ARGS_INIT(opts->debug ? 2 : 1, argv);
-	struct fuse_loop_config *cfg = NULL;
-	struct fuse_session *se;
-	char devpath[32];
-	int r;
-
-	se = fuse_session_new(&args, &imgfs_fuse_ops, sizeof(imgfs_fuse_ops), &f);
-	if (!se) {
+	s->max_threads = opts->max_threads;
+	s->argv[0] = (char *)imgfs_log_prog();
+	s->argv[1] = opts->debug ? "-d" : NULL;
+	s->args = (struct fuse_args)FUSE_ARGS_INIT(opts->debug ? 2 : 1, s->argv);
+	s->f.se = fuse_session_new(&s->args, &imgfs_fuse_ops, sizeof(imgfs_fuse_ops), &s->f);
+	if (!s->f.se) {
 		close(opts->fuse_fd);
+		imgfs_fuse_session_free(s);
 		return -EINVAL;
 	}
 	/*
@@ -40,34 +53,45 @@ int imgfs_fuse_serve(struct imgfs_fs *fs, const struct imgfs_serve_options *opts
 	 * the user's business, never the server's.
 	 */
 	snprintf(devpath, sizeof(devpath), "/dev/fd/%d", opts->fuse_fd);
-	if (fuse_session_mount(se, devpath) != 0) {
+	if (fuse_session_mount(s->f.se, devpath) != 0) {
 		close(opts->fuse_fd);
-		r = -EINVAL;
-		goto out;
+		imgfs_fuse_session_free(s);
+		return -EINVAL;
 	}
-	f.se = se;
-	if (fuse_set_signal_handlers(se) != 0) {
-		r = -EINVAL;
-		goto out;
-	}
+	*session = s;
+	return 0;
+}
+
+int imgfs_fuse_session_serve(struct imgfs_fuse_session *s, struct imgfs_fs *fs)
+{
+	struct fuse_loop_config *cfg;
+	int r;
+
+	s->f.fs = fs;
+	if (fuse_set_signal_handlers(s->f.se) != 0)
+		return -EINVAL;
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
-		r = -ENOMEM;
-		goto out_signals;
+		fuse_remove_signal_handlers(s->f.se);
+		return -ENOMEM;
 	}
 	/* clone_fd would reopen /dev/fuse, which the sandbox forbids. */
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	if (opts->max_threads)
-		fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
-	r = fuse_session_loop_mt(se, cfg);
+	if (s->max_threads)
+		fuse_loop_cfg_set_max_threads(cfg, s->max_threads);
+	r = fuse_session_loop_mt(s->f.se, cfg);
 	/* libfuse returns -errno, or a signal number when one ended the loop. */
 	r = r > 0 ? 0 : r;
 	fuse_loop_cfg_destroy(cfg);
-out_signals:
-	fuse_remove_signal_handlers(se);
-out:
-	fuse_session_destroy(se);
-	fuse_opt_free_args(&args);
-	imgfs_push_release(&f.push);
+	fuse_remove_signal_handlers(s->f.se);
 	return r;
+}
+
+void imgfs_fuse_session_free(struct imgfs_fuse_session *s)
+{
+	if (s->f.se)
+		fuse_session_destroy(s->f.se);
+	fuse_opt_free_args(&s->args);
+	imgfs_push_release(&s->f.push);
+	free(s);
 }

@@ -15,10 +15,27 @@ struct imgfs_serve_options {
 	void *on_init_ctx;
 };
 
+struct imgfs_fuse_session;
+
+/*
+ * Set up libfuse on opts->fuse_fd (taking ownership of it).  Done before
+ * the sandbox: libfuse opens /dev/null here to make sure fds 0-2 exist.
+ */
+int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
+			   struct imgfs_fuse_session **session);
+
 /*
  * Serve @fs until the mount goes away (0) or the session fails (-errno).
- * Takes ownership of opts->fuse_fd.  Never mounts or unmounts anything.
+ * Never mounts or unmounts anything.
  */
-int imgfs_fuse_serve(struct imgfs_fs *fs, const struct imgfs_serve_options *opts);
+int imgfs_fuse_session_serve(struct imgfs_fuse_session *s, struct imgfs_fs *fs);
+
+void imgfs_fuse_session_free(struct imgfs_fuse_session *s);
+static inline void imgfs_fuse_session_freep(struct imgfs_fuse_session **s)
+{
+	if (*s)
+		imgfs_fuse_session_free(*s);
+}
+#define _cleanup_fuse_session_ _cleanup_(imgfs_fuse_session_freep)
 
 #endif
