@@ -28,6 +28,7 @@ struct imgfs_dirent {
 	unsigned type;		/* DT_* */
 	const char *name;	/* not NUL-terminated */
 	size_t namelen;
+	uint64_t next;		/* where a walk resumes after this entry; see readdir */
 };
 
 /* Called per entry ("." and ".." included); a non-zero return stops the walk. */
@@ -55,7 +56,16 @@ struct imgfs_fs_ops {
 	/* @name is @len bytes, no '/' and not NUL-terminated. */
 	int (*lookup)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		      uint64_t *ino);
-	int (*readdir)(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx);
+	/*
+	 * Walk directory @dir from position @pos (0: the start).  Positions
+	 * are the backend's own cookies: each entry's @next is above 0 and
+	 * below 2^63 (FUSE offsets are signed), and strictly increases along
+	 * a walk; a walk from @pos reports exactly the entries whose @next is
+	 * above @pos.  So a listing can stop anywhere and resume from the
+	 * last reported entry's @next, with no state kept in between.
+	 */
+	int (*readdir)(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t fill,
+		       void *ctx);
 	/* Writes the target (not NUL-terminated) and its length to *@len. */
 	int (*readlink)(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 	/* As listxattr(2)/getxattr(2): @size 0 asks only for the length. */

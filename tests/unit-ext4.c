@@ -577,7 +577,7 @@ static int collect_entry(void *ctx, const struct imgfs_dirent *de)
 static int walk_tree(struct imgfs_fs *fs, struct tree *t)
 {
 	struct collect c = { .t = t, .dir = fs->root_ino, .path = "" };
-	int r = fs->ops->readdir(fs, fs->root_ino, collect_entry, &c);
+	int r = fs->ops->readdir(fs, fs->root_ino, 0, collect_entry, &c);
 
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		struct entry *e = &t->v[i];
@@ -590,7 +590,7 @@ static int walk_tree(struct imgfs_fs *fs, struct tree *t)
 			_cleanup_free_ char *path = strdup(e->path);
 
 			c = (struct collect){ .t = t, .dir = e->ino, .path = path };
-			r = fs->ops->readdir(fs, e->ino, collect_entry, &c);
+			r = fs->ops->readdir(fs, e->ino, 0, collect_entry, &c);
 		}
 	}
 	return r;
@@ -734,6 +734,92 @@ static void check_readdir_and_lookup(struct ctx *c)
 	free_strv(out, ndirs);
 	free_strv(cmds, ndirs);
 	free(sorted);
+}
+
+/* A directory's walk, with positions, as readdir reports it. */
+struct walk {
+	struct { uint64_t ino, next; char name[256]; } *v;
+	size_t n, cap;
+	size_t limit;		/* stop after this many entries (0: none) */
+};
+
+static int walk_entry(void *ctx, const struct imgfs_dirent *de)
+{
+	struct walk *w = ctx;
+
+	if (w->n == w->cap) {
+		w->cap = w->cap * 2 + 64;
+		w->v = realloc(w->v, w->cap * sizeof(*w->v));
+		if (!w->v)
+			abort();
+	}
+	w->v[w->n].ino = de->ino;
+	w->v[w->n].next = de->next;
+	snprintf(w->v[w->n].name, sizeof(w->v[w->n].name), "%.*s", (int)de->namelen, de->name);
+	w->n++;
+	return w->limit && w->n >= w->limit;
+}
+
+/*
+ * Readdir resumes from any entry's position (what a FUSE READDIR without a
+ * snapshot does): walking one entry at a time from the previous one's
+ * @next gives the whole listing again, positions only increase, and a
+ * position inside an entry resumes at that entry.
+ */
+static void check_readdir_resume(struct ctx *c)
+{
+	size_t dirs = 0, entries = 0, bad = 0;
+
+	for (size_t i = 0; i < c->tree.n; i++) {
+		const struct entry *d = &c->tree.v[i];
+		struct walk all = { 0 };
+		uint64_t pos = 0;
+		size_t k = 0;
+
+		/* Every directory lists itself as "." exactly once. */
+		if (strcmp(d->name, "."))
+			continue;
+		if (c->fs->ops->readdir(c->fs, d->ino, 0, walk_entry, &all) < 0) {
+			if (bad++ < 5)
+				diag("dir %llu: readdir failed", (unsigned long long)d->ino);
+			continue;
+		}
+		dirs++;
+		for (;; k++) {
+			struct walk one = { .limit = 1 }, mid = { .limit = 1 };
+			int r = c->fs->ops->readdir(c->fs, d->ino, pos, walk_entry, &one);
+
+			if (r < 0 || one.n == 0 || k >= all.n) {
+				if ((r < 0 || one.n != 0 || k != all.n) && bad++ < 5)
+					diag("dir %llu: resuming at %llu gave %d/%zu after %zu of %zu",
+					     (unsigned long long)d->ino, (unsigned long long)pos, r,
+					     one.n, k, all.n);
+				free(one.v);
+				break;
+			}
+			if (one.v[0].ino != all.v[k].ino || one.v[0].next != all.v[k].next ||
+			    strcmp(one.v[0].name, all.v[k].name) || one.v[0].next <= pos) {
+				if (bad++ < 5)
+					diag("dir %llu: entry %zu resumed at %llu is '%s', want '%s'",
+					     (unsigned long long)d->ino, k, (unsigned long long)pos,
+					     one.v[0].name, all.v[k].name);
+			}
+			/* One byte before the entry's end: still that entry. */
+			if (c->fs->ops->readdir(c->fs, d->ino, one.v[0].next - 1, walk_entry, &mid) < 0 ||
+			    mid.n != 1 || strcmp(mid.v[0].name, one.v[0].name)) {
+				if (bad++ < 5)
+					diag("dir %llu: resuming inside '%s' lost it",
+					     (unsigned long long)d->ino, one.v[0].name);
+			}
+			pos = one.v[0].next;
+			free(one.v);
+			free(mid.v);
+		}
+		entries += all.n;
+		free(all.v);
+	}
+	ok(bad == 0 && dirs > 0, "%s: readdir resumes at every position of %zu directories (%zu entries)",
+	   c->v->name, dirs, entries);
 }
 
 static void check_negative_lookups(struct ctx *c)
@@ -1460,6 +1546,7 @@ static void test_variant(const struct variant *v)
 	ok(r == 0 && c.tree.n > 10, "%s: whole tree walked (%zu entries, %d)", v->name, c.tree.n, r);
 
 	check_readdir_and_lookup(&c);
+	check_readdir_resume(&c);
 	check_negative_lookups(&c);
 	n = unique_inodes(&c, &u);
 	check_getattr(&c, u, n);
@@ -1690,7 +1777,7 @@ static void test_damage(const char *img, const char *imgc, const char *work)
 
 		fs->ops->lookup(fs, fs->root_ino, "sub", 3, &sub);
 		col.dir = sub;
-		is_int(fs->ops->readdir(fs, sub, collect_entry, &col), -EUCLEAN,
+		is_int(fs->ops->readdir(fs, sub, 0, collect_entry, &col), -EUCLEAN,
 		       "corruption: a bad rec_len makes readdir EUCLEAN");
 		tree_free(&t);
 		close_fs(fs, image);

@@ -73,7 +73,7 @@ static const char *bad_entry(const struct ext4_fs *e, const char *p, size_t off,
 }
 
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       size_t size, ext4_dirent_fn fn, void *ctx)
+		       size_t size, uint64_t base, ext4_dirent_fn fn, void *ctx)
 {
 	for (size_t off = 0; off < size;) {
 		const char *p = buf + off;
@@ -90,6 +90,8 @@ int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
 				.type = dtype(e, (uint8_t)p[7]),
 				.name = p + DIRENT_HEADER,
 				.namelen = (uint8_t)p[6],
+				.pos = base + off,
+				.next = base + off + len,
 			};
 			int r = fn(ctx, &de);
 
@@ -208,7 +210,7 @@ int ext4_dirblock_find(struct ext4_fs *e, const struct ext4_inode *dir, uint64_t
 	int r;
 
 	find_setup(&f, dir);
-	r = ext4_dirblock_walk(e, dir->ino, lblk, buf, e->blocksize, find_entry, &f);
+	r = ext4_dirblock_walk(e, dir->ino, lblk, buf, e->blocksize, 0, find_entry, &f);
 
 	if (r == 1)
 		*ino = f.ino;
@@ -216,17 +218,19 @@ int ext4_dirblock_find(struct ext4_fs *e, const struct ext4_inode *dir, uint64_t
 }
 
 /*
- * Walk every block of a block-based directory in logical order.  Holes
- * are skipped, as the kernel's readdir does.
+ * Walk the blocks of a block-based directory in logical order, from the
+ * block holding position @from on.  Holes are skipped, as the kernel's
+ * readdir does.  An entry's position is its byte offset in the directory.
  */
-static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn fn, void *ctx)
+static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from,
+		       ext4_dirent_fn fn, void *ctx)
 {
 	uint64_t nblocks = DIV_ROUND_UP(ext4_inode_size(e, dir), (uint64_t)e->blocksize);
 	_cleanup_free_ char *buf = malloc(e->blocksize);
 
 	if (!buf)
 		return -ENOMEM;
-	for (uint64_t lblk = 0; lblk < nblocks;) {
+	for (uint64_t lblk = from >> e->blockbits; lblk < nblocks;) {
 		struct ext4_map map;
 		uint64_t end;
 		int r;
@@ -242,7 +246,8 @@ static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn
 			r = ext4_dirblock_read(e, dir->ino, lblk, map.pblk + (lblk - map.lblk), buf);
 			if (r < 0)
 				return r;
-			r = ext4_dirblock_walk(e, dir->ino, lblk, buf, e->blocksize, fn, ctx);
+			r = ext4_dirblock_walk(e, dir->ino, lblk, buf, e->blocksize,
+					       lblk << e->blockbits, fn, ctx);
 			if (r)
 				return r;
 		}
@@ -254,14 +259,18 @@ static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn
 /*
  * An inline directory: the parent in i_block's first 4 bytes, entries in
  * the rest of i_block and in the system.data xattr.  "." and ".." are not
- * stored; the kernel makes them up, and so do we.
+ * stored; the kernel makes them up, and so do we, at positions 0 and 1
+ * (the bytes of the parent's number, which hold no entry).  Other entries'
+ * positions are their offsets in the inline data.
  */
 static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn fn, void *ctx)
 {
 	_cleanup_free_ char *data = NULL;
 	struct ext4_dirent dots[2] = {
-		{ .ino = (uint32_t)dir->ino, .type = DT_DIR, .name = ".", .namelen = 1 },
-		{ .type = DT_DIR, .name = "..", .namelen = 2 },
+		{ .ino = (uint32_t)dir->ino, .type = DT_DIR, .name = ".", .namelen = 1,
+		  .pos = 0, .next = 1 },
+		{ .type = DT_DIR, .name = "..", .namelen = 2, .pos = 1,
+		  .next = INLINE_DOTDOT_SIZE },
 	};
 	size_t n;
 	int r;
@@ -279,11 +288,12 @@ static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn
 			return r;
 	}
 	r = ext4_dirblock_walk(e, dir->ino, 0, data + INLINE_DOTDOT_SIZE,
-			       EXT4_MIN_INLINE_DATA_SIZE - INLINE_DOTDOT_SIZE, fn, ctx);
+			       EXT4_MIN_INLINE_DATA_SIZE - INLINE_DOTDOT_SIZE, INLINE_DOTDOT_SIZE,
+			       fn, ctx);
 	if (r || n == EXT4_MIN_INLINE_DATA_SIZE)
 		return r;
 	return ext4_dirblock_walk(e, dir->ino, 1, data + EXT4_MIN_INLINE_DATA_SIZE,
-				  n - EXT4_MIN_INLINE_DATA_SIZE, fn, ctx);
+				  n - EXT4_MIN_INLINE_DATA_SIZE, EXT4_MIN_INLINE_DATA_SIZE, fn, ctx);
 }
 
 /* "." and ".." are only ever in a block directory's first block (and there even when indexed). */
@@ -305,19 +315,22 @@ static int find_dots(struct ext4_fs *e, struct ext4_inode *dir, struct find_ctx 
 	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk, buf);
 	if (r < 0)
 		return r;
-	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, find_entry, f);
+	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, 0, find_entry, f);
 }
 
-static int walk_dir(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn fn, void *ctx)
+/* Walk @dir's entries; block directories start at the block holding @from. */
+static int walk_dir(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from, ext4_dirent_fn fn,
+		    void *ctx)
 {
 	if (dir->raw.i_flags & EXT4_INLINE_DATA_FL)
 		return walk_inline(e, dir, fn, ctx);
-	return walk_blocks(e, dir, fn, ctx);
+	return walk_blocks(e, dir, from, fn, ctx);
 }
 
 struct fill_ctx {
 	imgfs_filldir_t fill;
 	void *ctx;
+	uint64_t from;		/* report entries that end after this position */
 };
 
 static int fill_entry(void *ctx, const struct ext4_dirent *de)
@@ -328,8 +341,11 @@ static int fill_entry(void *ctx, const struct ext4_dirent *de)
 		.type = de->type,
 		.name = de->name,
 		.namelen = de->namelen,
+		.next = de->next,
 	};
 
+	if (de->next <= f->from)
+		return 0;
 	return f->fill(f->ctx, &d) ? 1 : 0;
 }
 
@@ -343,10 +359,11 @@ static int dir_inode_read(struct ext4_fs *e, uint64_t dir, struct ext4_inode *in
 	return LINUX_S_ISDIR(in->raw.i_mode) ? 0 : -ENOTDIR;
 }
 
-int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx)
+int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t fill,
+		 void *ctx)
 {
 	struct ext4_fs *e = EXT4(fs);
-	struct fill_ctx f = { .fill = fill, .ctx = ctx };
+	struct fill_ctx f = { .fill = fill, .ctx = ctx, .from = pos };
 	struct ext4_inode in;
 	int r;
 
@@ -354,7 +371,7 @@ int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *
 	r = dir_inode_read(e, dir, &in);
 	if (r < 0)
 		return r;
-	r = walk_dir(e, &in, fill_entry, &f);
+	r = walk_dir(e, &in, pos, fill_entry, &f);
 	return r < 0 ? r : 0;
 }
 
@@ -383,7 +400,7 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 	else if (e->dir_index && (in.raw.i_flags & EXT2_INDEX_FL))
 		r = ext4_htree_lookup(e, &in, name, len, &f.ino);
 	if (r == -EAGAIN)
-		r = walk_dir(e, &in, find_entry, &f);
+		r = walk_dir(e, &in, 0, find_entry, &f);
 	if (r < 0)
 		return r;
 	if (r == 0)

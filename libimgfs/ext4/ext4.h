@@ -179,6 +179,8 @@ struct ext4_dirent {
 	unsigned type;			/* DT_* */
 	const char *name;
 	unsigned namelen;
+	uint64_t pos;			/* where the entry starts (readdir positions) */
+	uint64_t next;			/* where the next one does */
 };
 
 /* Called per live entry; a positive return stops the walk and is returned. */
@@ -186,10 +188,11 @@ typedef int (*ext4_dirent_fn)(void *ctx, const struct ext4_dirent *de);
 
 /*
  * Check and walk the entries of @size bytes at @buf: one directory block,
- * or one part of an inline directory.  @lblk names the block in messages.
+ * or one part of an inline directory.  @lblk names the block in messages;
+ * @base is the position of @buf's first byte.
  */
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       size_t size, ext4_dirent_fn fn, void *ctx);
+		       size_t size, uint64_t base, ext4_dirent_fn fn, void *ctx);
 /* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
 unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */
@@ -203,7 +206,8 @@ static inline bool ext4_dir_casefold(const struct ext4_fs *e, const struct ext4_
 {
 	return e->encoding && (dir->raw.i_flags & EXT4_CASEFOLD_FL);
 }
-int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, imgfs_filldir_t fill, void *ctx);
+int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t fill,
+		 void *ctx);
 int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		uint64_t *ino);
 

@@ -7,10 +7,10 @@
  * Node ids are the filesystem's own inode numbers, with the root moved to
  * FUSE_ROOT_ID.  Nothing under a read-only mount changes, so there is no
  * per-node state and no lookup counting: FORGET has nothing to release.
+ * Directory handles and READDIR live in dir.c.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -34,12 +34,6 @@ int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
 				  (unsigned long long)ino);
 	*node = ino;
 	return 0;
-}
-
-/* The one place errors leave the server: corruption is EIO to users. */
-static int reply_errno(int r)
-{
-	return r == -EUCLEAN ? EIO : -r;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -79,7 +73,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		f->on_init(f->on_init_ctx);
 }
 
-static int do_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
+int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
 {
 	int r;
 
@@ -107,7 +101,7 @@ static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
 	r = f->fs->ops->lookup(f->fs, node_to_ino(f->fs, parent), name, len, &ino);
 	if (r < 0)
 		return r;
-	return do_entry(f, ino, e);
+	return imgfs_fuse_entry(f, ino, e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -122,7 +116,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.entry_timeout = f->timeout;
 		fuse_reply_entry(req, &e);
 	} else if (r < 0) {
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 	} else {
 		fuse_reply_entry(req, &e);
 	}
@@ -145,7 +139,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 	int r = f->fs->ops->getattr(f->fs, node_to_ino(f->fs, node), &st);
 
 	if (r < 0) {
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
 	fuse_reply_attr(req, &st, f->timeout);
@@ -159,7 +153,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 	int r = f->fs->ops->readlink(f->fs, node_to_ino(f->fs, node), target, PATH_MAX, &len);
 
 	if (r < 0) {
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
 	target[MIN(len, (size_t)PATH_MAX)] = '\0';
@@ -265,7 +259,7 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	r = off < 0 ? -EINVAL : imgfs_fuse_plan_read(fs, node_to_ino(fs, node), (uint64_t)off,
 						     size, &bv, &mem, &isize, &ahead);
 	if (r < 0) {
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
 	if (bv->count == 0) {
@@ -293,194 +287,9 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 	if (r == 0)
 		r = imgfs_iomap_seek(fs, ino, isize, (uint64_t)off, whence == SEEK_DATA, &result);
 	if (r < 0)
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 	else
 		fuse_reply_lseek(req, (off_t)result);
-}
-
-/* A directory snapshot taken at OPENDIR, served by index. */
-struct dir_entry {
-	uint64_t ino;
-	unsigned type;
-	size_t name_off;
-};
-
-struct dir_handle {
-	struct dir_entry *entries;
-	size_t count, cap;
-	char *names;
-	size_t names_len, names_cap;
-	int error;
-	bool listed;		/* handed to push.c once read to the end */
-};
-
-static void dir_handle_free(struct dir_handle *d)
-{
-	if (!d)
-		return;
-	free(d->entries);
-	free(d->names);
-	free(d);
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, elem);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
-static int dir_collect(void *ctx, const struct imgfs_dirent *de)
-{
-	struct dir_handle *d = ctx;
-	int r;
-
-	r = grow((void **)&d->entries, &d->cap, d->count + 1, sizeof(*d->entries));
-	if (!r)
-		r = grow((void **)&d->names, &d->names_cap, d->names_len + de->namelen + 1, 1);
-	if (r < 0) {
-		d->error = r;
-		return 1;
-	}
-	d->entries[d->count++] = (struct dir_entry){ de->ino, de->type, d->names_len };
-	memcpy(d->names + d->names_len, de->name, de->namelen);
-	d->names_len += de->namelen;
-	d->names[d->names_len++] = '\0';
-	return 0;
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
-	struct imgfs_fuse *f = fuse_of(req);
-	struct dir_handle *d = calloc(1, sizeof(*d));
-	int r;
-
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = f->fs->ops->readdir(f->fs, node_to_ino(f->fs, node), dir_collect, d);
-	if (r == 0)
-		r = d->error;
-	if (r < 0) {
-		dir_handle_free(d);
-		fuse_reply_err(req, reply_errno(r));
-		return;
-	}
-	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
-}
-
-static bool is_dot_or_dotdot(const char *name)
-{
-	return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
-}
-
-/* The listing's regular files (or of unknown type), in order, as node ids. */
-static void push_listing(struct imgfs_fuse *f, const struct dir_handle *d)
-{
-	uint64_t *nodes = malloc(d->count * sizeof(*nodes) + 1);
-	size_t n = 0;
-
-	if (!nodes)
-		return;
-	for (size_t i = 0; i < d->count; i++) {
-		fuse_ino_t node;
-
-		if ((d->entries[i].type == DT_REG || d->entries[i].type == DT_UNKNOWN) &&
-		    ino_to_node(f->fs, d->entries[i].ino, &node) == 0)
-			nodes[n++] = node;
-	}
-	imgfs_push_set_dir(f, nodes, n);
-}
-
-/* One routine for READDIR and READDIRPLUS; offsets are snapshot indexes + 1. */
-static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
-		       struct fuse_file_info *fi, bool plus)
-{
-	struct imgfs_fuse *f = fuse_of(req);
-	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
-	_cleanup_free_ char *buf = malloc(size);
-	size_t used = 0, i;
-
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	for (i = off < 0 ? 0 : (size_t)off; i < d->count; i++) {
-		const struct dir_entry *ent = &d->entries[i];
-		const char *name = d->names + ent->name_off;
-		size_t n;
-
-		if (plus) {
-			struct fuse_entry_param e = { 0 };
-			int r = 0;
-
-			if (is_dot_or_dotdot(name)) {
-				/* No lookup reference for these: ino 0 tells the kernel so. */
-				e.attr.st_ino = ent->ino;
-				e.attr.st_mode = DTTOIF(ent->type);
-			} else {
-				r = do_entry(f, ent->ino, &e);
-			}
-			if (r < 0) {
-				if (used == 0) {
-					fuse_reply_err(req, reply_errno(r));
-					return;
-				}
-				break;	/* report entries so far; the error comes next call */
-			}
-			n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
-						   (off_t)i + 1);
-		} else {
-			struct stat st = { .st_ino = ent->ino, .st_mode = DTTOIF(ent->type) };
-
-			n = fuse_add_direntry(req, buf + used, size - used, name, &st,
-					      (off_t)i + 1);
-		}
-		if (n > size - used)
-			break;	/* did not fit; with no lookup counts there is nothing to undo */
-		used += n;
-	}
-	/*
-	 * Listed to the end: a reader may go through its files next.  Before
-	 * the reply: once it is sent, RELEASEDIR may free @d on another thread.
-	 */
-	if (i == d->count && !d->listed) {
-		d->listed = true;
-		push_listing(f, d);
-	}
-	fuse_reply_buf(req, buf, used);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
-		       struct fuse_file_info *fi)
-{
-	do_readdir(req, node, size, off, fi, false);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
-			   struct fuse_file_info *fi)
-{
-	do_readdir(req, node, size, off, fi, true);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
-{
-	dir_handle_free((struct dir_handle *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t node)
@@ -490,7 +299,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 	int r = f->fs->ops->statfs(f->fs, &st);
 
 	if (r < 0)
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 	else
 		fuse_reply_statfs(req, &st);
 }
@@ -514,7 +323,7 @@ static void reply_xattr(fuse_req_t req, fuse_ino_t node, const char *name, size_
 	r = name ? fs->ops->getxattr(fs, ino, name, buf, size, &len) :
 		   fs->ops->listxattr(fs, ino, buf, size, &len);
 	if (r < 0)
-		fuse_reply_err(req, reply_errno(r));
+		fuse_reply_err(req, imgfs_reply_errno(r));
 	else if (size == 0)
 		fuse_reply_xattr(req, len);
 	else
@@ -541,10 +350,10 @@ const struct fuse_lowlevel_ops imgfs_fuse_ops = {
 	.open = op_open,
 	.read = op_read,
 	.lseek = op_lseek,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
+	.opendir = imgfs_op_opendir,
+	.readdir = imgfs_op_readdir,
+	.readdirplus = imgfs_op_readdirplus,
+	.releasedir = imgfs_op_releasedir,
 	.statfs = op_statfs,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,

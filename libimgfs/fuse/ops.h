@@ -7,6 +7,7 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "fs.h"
 
@@ -30,6 +31,13 @@ struct imgfs_fuse {
 	void (*on_init)(void *ctx);	/* called once INIT is being answered */
 	void *on_init_ctx;
 	struct imgfs_push push;
+	/*
+	 * Directory snapshots (dir.c) and push.c's node list are charged to
+	 * one budget; a listing that does not fit is served without one.
+	 */
+	size_t listing_budget;		/* bytes */
+	atomic_size_t listing_used;
+	atomic_bool listing_warned;	/* said once that the budget ran out */
 };
 
 /* FUSE node id <-> filesystem inode number: the root is FUSE_ROOT_ID. */
@@ -39,6 +47,27 @@ static inline uint64_t node_to_ino(const struct imgfs_fs *fs, fuse_ino_t node)
 }
 
 int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node);
+
+/* The errno a reply carries for @r < 0: corruption is EIO to users. */
+static inline int imgfs_reply_errno(int r)
+{
+	return r == -EUCLEAN ? EIO : -r;
+}
+
+/* Fill @e for a LOOKUP or READDIRPLUS answer about @ino. */
+int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e);
+
+/* Take @bytes from the listing budget; false (and nothing taken) if they do not fit. */
+bool imgfs_listing_charge(struct imgfs_fuse *f, size_t bytes);
+void imgfs_listing_uncharge(struct imgfs_fuse *f, size_t bytes);
+
+/* Directory handles (dir.c). */
+void imgfs_op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
+void imgfs_op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void imgfs_op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+			  struct fuse_file_info *fi);
+void imgfs_op_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi);
 
 /*
  * Plan the read of [@off, @off + @size) of regular file @ino into a
@@ -50,7 +79,11 @@ int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t
 			 struct fuse_bufvec **bv, void **mem, uint64_t *isize,
 			 struct imgfs_read_seg *ahead);
 
-/* Directory listed (push.c): remember its regular files in listing order. */
+/*
+ * Directory listed (push.c): remember its regular files in listing order.
+ * The @count nodes were charged to the listing budget; the list they
+ * replace is uncharged.
+ */
 void imgfs_push_set_dir(struct imgfs_fuse *f, uint64_t *nodes, size_t count);
 /* Whole file @node was just read: push the data of the files after it. */
 void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node);

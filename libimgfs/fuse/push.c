@@ -29,14 +29,18 @@ void imgfs_push_set_dir(struct imgfs_fuse *f, uint64_t *nodes, size_t count)
 	struct imgfs_push *p = &f->push;
 	uint64_t *old;
 
+	size_t old_count;
+
 	pthread_mutex_lock(&p->lock);
 	old = p->nodes;
+	old_count = p->count;
 	p->nodes = nodes;
 	p->count = count;
 	p->next = p->stored = 0;
 	p->run = 0;
 	pthread_mutex_unlock(&p->lock);
 	free(old);
+	imgfs_listing_uncharge(f, old_count * sizeof(*old));
 }
 
 void imgfs_push_release(struct imgfs_push *p)

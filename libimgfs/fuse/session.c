@@ -36,6 +36,8 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 		.on_init = opts->on_init,
 		.on_init_ctx = opts->on_init_ctx,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.listing_budget = opts->listing_budget ? opts->listing_budget :
+							 IMGFS_LISTING_BUDGET_DEFAULT,
 	};
 	s->max_threads = opts->max_threads;
 	s->argv[0] = (char *)imgfs_log_prog();

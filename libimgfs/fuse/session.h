@@ -4,13 +4,22 @@
 #define IMGFS_FUSE_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "fs.h"
+
+/*
+ * Memory for directory listings held at once (all open directories'
+ * snapshots together): 64 MiB is about a million names.  A directory
+ * that does not fit is still listed, from the image as it is read.
+ */
+#define IMGFS_LISTING_BUDGET_DEFAULT ((size_t)64 << 20)
 
 struct imgfs_serve_options {
 	int fuse_fd;			/* /dev/fuse, already mounted by the helper */
 	bool debug;			/* libfuse's request trace on stderr */
 	unsigned max_threads;		/* 0: libfuse's default */
+	size_t listing_budget;		/* bytes; 0: IMGFS_LISTING_BUDGET_DEFAULT */
 	void (*on_init)(void *ctx);	/* INIT is being answered */
 	void *on_init_ctx;
 };
