@@ -349,14 +349,21 @@ static int fill_entry(void *ctx, const struct ext4_dirent *de)
 	return f->fill(f->ctx, &d) ? 1 : 0;
 }
 
-/* Read inode @dir, which must be a directory. */
+/* Read inode @dir, which must be a directory no larger than the filesystem. */
 static int dir_inode_read(struct ext4_fs *e, uint64_t dir, struct ext4_inode *in)
 {
 	int r = ext4_inode_read(e, dir, in);
 
 	if (r < 0)
 		return r;
-	return LINUX_S_ISDIR(in->raw.i_mode) ? 0 : -ENOTDIR;
+	if (!LINUX_S_ISDIR(in->raw.i_mode))
+		return -ENOTDIR;
+	/* Walks go by i_size: a larger one could only name holes, for ever. */
+	if (ext4_inode_size(e, in) > e->blocks_count << e->blockbits)
+		return fs_corrupt("inode %llu: directory size %llu is larger than the filesystem",
+				  (unsigned long long)dir,
+				  (unsigned long long)ext4_inode_size(e, in));
+	return 0;
 }
 
 int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t fill,

@@ -220,7 +220,13 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 		}
 		return open_error(img, code, err);
 	}
-	/* Descriptors pointing outside their group (or failing checksums) are refused. */
+	/*
+	 * Descriptors pointing outside their group (or failing checksums) are
+	 * refused.  The check marks metadata in a block bitmap: as a tree its
+	 * size follows the (bounded) number of groups, where the default
+	 * array would take a bit per block of however large an image claims.
+	 */
+	e->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	code = ext2fs_check_desc(e->fs);
 	if (code == EXT2_ET_NO_MEMORY)
 		return imgfs_error_set(err, ENOMEM, "out of memory");

@@ -164,6 +164,8 @@ struct ext4_map {
 /* The run of blocks around logical block @lblk of @in (which may start before it). */
 int ext4_map_block(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk,
 		   struct ext4_map *map);
+/* The extent tree root of @in is no deeper than ext4 allows. */
+int ext4_extent_depth_check(const struct ext4_inode *in);
 /* Read one filesystem block. */
 int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf);
 /* The inline data of @in (i_block then system.data), in memory the caller frees. */
@@ -216,6 +218,11 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 		      size_t len, uint32_t *ino);
 
 /* xattr.c */
+/*
+ * Check what libext2fs would allocate to load @in's xattrs (it reads them
+ * all, values in EA inodes included), before it does.
+ */
+int ext4_xattr_check(struct ext4_fs *e, const struct ext4_inode *in);
 int ext4_listxattr(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 int ext4_getxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, void *buf,
 		  size_t size, size_t *len);

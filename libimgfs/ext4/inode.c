@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -219,8 +220,7 @@ static int read_slow_symlink(struct ext4_fs *e, struct ext4_inode *in, uint64_t 
 	r = ext4_read_block(e, in->ino, map.pblk, block);
 	if (r < 0)
 		return r;
-	/* A target longer than a block is cut at blocksize - 1, as the kernel does. */
-	return copy_target(block, MIN(size, (uint64_t)e->blocksize - 1), buf, bufsize, len);
+	return copy_target(block, size, buf, bufsize, len);
 }
 
 int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t bufsize, size_t *len)
@@ -239,6 +239,14 @@ int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t bufsize, 
 	size = ext4_inode_size(e, &in);
 	if (size == 0)
 		return fs_corrupt("inode %llu: symlink of length 0", (unsigned long long)ino);
+	/*
+	 * symlink(2) stores at most PATH_MAX - 1 bytes, and ext4 at most a
+	 * block's worth with its NUL: anything longer was never a target.
+	 */
+	if (size >= MIN((uint64_t)e->blocksize, (uint64_t)PATH_MAX))
+		return fs_corrupt("inode %llu: symlink length %llu exceeds %u bytes",
+				  (unsigned long long)ino, (unsigned long long)size,
+				  (unsigned)MIN(e->blocksize, (uint32_t)PATH_MAX) - 1);
 
 	if (in.raw.i_flags & EXT4_INLINE_DATA_FL) {
 		_cleanup_free_ char *data = NULL;

@@ -111,11 +111,24 @@ static int find_hole_end(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_t h
 	return 0;
 }
 
-static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
-		       struct ext4_map *map)
+int ext4_extent_depth_check(const struct ext4_inode *in)
 {
 	const struct ext3_extent_header *eh = (const void *)in->raw.i_block;
 	unsigned depth = ext2fs_le16_to_cpu(eh->eh_depth);
+
+	/*
+	 * libext2fs allocates a path entry per level, and a block per level
+	 * it descends, trusting the root's depth and never the children's.
+	 */
+	if (depth > MAX_EXTENT_DEPTH)
+		return fs_corrupt("inode %llu: extent tree depth %u is too deep",
+				  (unsigned long long)in->ino, depth);
+	return 0;
+}
+
+static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
+		       struct ext4_map *map)
+{
 	/* libext2fs writes into an all-zero i_block, so give it a copy. */
 	struct ext2_inode_large raw = in->raw;
 	_cleanup_(extent_freep) ext2_extent_handle_t h = NULL;
@@ -127,10 +140,9 @@ static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t 
 		set_hole(map, lblk, lblk + EXTENT_LBLK_LIMIT);
 		return 0;
 	}
-	/* libext2fs allocates a path per level without a limit of its own. */
-	if (depth > MAX_EXTENT_DEPTH)
-		return fs_corrupt("inode %llu: extent tree depth %u is too deep",
-				  (unsigned long long)in->ino, depth);
+	r = ext4_extent_depth_check(in);
+	if (r < 0)
+		return r;
 	err = ext2fs_extent_open2(e->fs, (ext2_ino_t)in->ino, EXT2_INODE(&raw), &h);
 	if (err)
 		return ext4_errno(err, in->ino, "opening the extent tree");
@@ -250,7 +262,12 @@ int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size
 	_cleanup_free_ char *buf = NULL;
 	size_t n = 0, got = 0;
 	errcode_t err;
+	int r;
 
+	/* libext2fs loads every xattr of the inode to find system.data. */
+	r = ext4_xattr_check(e, in);
+	if (r < 0)
+		return r;
 	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
 	if (err)
 		return ext4_errno(err, in->ino, "reading inline data");
@@ -284,7 +301,11 @@ static int map_inline(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos,
 	uint64_t size = ext4_inode_size(e, in), inline_len;
 	size_t n = 0;
 	errcode_t err;
+	int r;
 
+	r = ext4_xattr_check(e, in);
+	if (r < 0)
+		return r;
 	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
 	if (err)
 		return ext4_errno(err, in->ino, "reading inline data");

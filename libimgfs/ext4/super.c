@@ -157,6 +157,38 @@ int ext4_check_features(const struct ext2_super_block *sb, const char *path,
 }
 
 /*
+ * libext2fs keeps every group descriptor in memory, so their number is
+ * what opening costs: 2^18 groups is 32 TiB at 4 KiB blocks (128 MiB per
+ * group) and 8 PiB at 64 KiB.  Only a hostile sparse image claims more.
+ */
+#define EXT4_MAX_GROUPS (1U << 18)
+#define EXT4_MAX_DESC_BYTES (16U << 20)
+
+/* Refuse a group geometry whose descriptors would not fit in memory. */
+static int check_groups(const struct ext2_super_block *sb, uint64_t blocks, const char *path,
+			struct imgfs_error *err)
+{
+	uint32_t per_group = ext2fs_le32_to_cpu(sb->s_blocks_per_group);
+	uint32_t first = ext2fs_le32_to_cpu(sb->s_first_data_block);
+	unsigned desc_size = EXT2_MIN_DESC_SIZE;
+	uint64_t groups;
+
+	if (ext2fs_le32_to_cpu(sb->s_feature_incompat) & EXT4_FEATURE_INCOMPAT_64BIT)
+		desc_size = MAX(ext2fs_le16_to_cpu(sb->s_desc_size), (unsigned)EXT2_MIN_DESC_SIZE);
+	if (per_group == 0 || first >= blocks)
+		return imgfs_error_set(err, EMEDIUMTYPE,
+				       "%s: not an ext2/3/4 filesystem or corrupt superblock: bad block group geometry",
+				       path);
+	groups = DIV_ROUND_UP(blocks - first, (uint64_t)per_group);
+	if (groups > EXT4_MAX_GROUPS || groups * desc_size > EXT4_MAX_DESC_BYTES)
+		return imgfs_error_set(err, EFBIG,
+				       "%s: %llu block groups of %u blocks are more than imgfs serves (at most %u, and %u MiB of group descriptors)",
+				       path, (unsigned long long)groups, per_group, EXT4_MAX_GROUPS,
+				       EXT4_MAX_DESC_BYTES >> 20);
+	return 0;
+}
+
+/*
  * Look at the primary superblock ourselves first, so that the common
  * refusals get a precise message and a truncated image is refused before
  * any block of it is trusted.
@@ -199,7 +231,7 @@ int ext4_check_super(const struct imgfs_image *img, struct imgfs_error *err)
 				       img->path, (unsigned long long)blocks,
 				       1U << (log_bs + EXT2_MIN_BLOCK_LOG_SIZE),
 				       (unsigned long long)img->size);
-	return 0;
+	return check_groups(&sb, blocks, img->path, err);
 }
 
 /*

@@ -27,6 +27,131 @@ static bool visible_name(const char *name)
 	       !strcmp(name, "system.posix_acl_default");
 }
 
+/*
+ * On-disk layout (struct ext2_ext_attr_entry), all little-endian: u8
+ * name_len, u8 name_index, u16 value_offs, u32 value_inum, u32 value_size,
+ * u32 hash, then the name padded to 4 bytes.  A zero u32 ends the list.
+ * In an inode the list follows a u32 magic after i_extra_isize; in a
+ * block, a 32-byte header.
+ */
+#define XATTR_ENTRY_SIZE 16
+#define XATTR_BLOCK_HEADER_SIZE 32
+/* The largest value the VFS reads or writes (XATTR_SIZE_MAX). */
+#define XATTR_VALUE_MAX 65536
+/*
+ * Values kept in EA inodes, summed over one inode.  libext2fs loads them
+ * all whichever one is asked for; at 64 KiB each, an xattr block of 4 KiB
+ * (the usual) holds at most about this much, a 64 KiB one sixteen times more.
+ */
+#define XATTR_EA_INODE_TOTAL_MAX (16U << 20)
+
+struct xattr_scan {
+	struct ext4_fs *e;
+	uint64_t ino;
+	uint64_t ea_bytes;	/* values in EA inodes so far */
+};
+
+static int check_ea_inode(struct xattr_scan *s, uint32_t ea_ino, uint32_t size)
+{
+	struct ext4_inode ea;
+	int r;
+
+	s->ea_bytes += size;
+	if (s->ea_bytes > XATTR_EA_INODE_TOTAL_MAX)
+		return fs_corrupt("inode %llu: xattr values in EA inodes exceed %u bytes",
+				  (unsigned long long)s->ino, XATTR_EA_INODE_TOTAL_MAX);
+	r = ext4_inode_read(s->e, ea_ino, &ea);
+	if (r == -ENOENT)
+		return fs_corrupt("inode %llu: xattr value in unused inode %u",
+				  (unsigned long long)s->ino, ea_ino);
+	if (r < 0)
+		return r;
+	/* libext2fs reads the value through the EA inode's own block map. */
+	if ((ea.raw.i_flags & EXT4_EXTENTS_FL) && !(ea.raw.i_flags & EXT4_INLINE_DATA_FL))
+		return ext4_extent_depth_check(&ea);
+	return 0;
+}
+
+/* The entries in the @size bytes at @p; @where names them in messages. */
+static int scan_entries(struct xattr_scan *s, const char *p, size_t size, const char *where)
+{
+	size_t off = 0;
+
+	while (size - off >= sizeof(uint32_t) && get_le32(p + off) != 0) {
+		const char *ent = p + off;
+		size_t len;
+		uint32_t ea_ino, vsize;
+		int r;
+
+		if (size - off < XATTR_ENTRY_SIZE)
+			return fs_corrupt("inode %llu: %s xattr entry overruns its space",
+					  (unsigned long long)s->ino, where);
+		len = (XATTR_ENTRY_SIZE + (uint8_t)ent[0] + 3) & ~(size_t)3;
+		if (len > size - off)
+			return fs_corrupt("inode %llu: %s xattr name overruns its space",
+					  (unsigned long long)s->ino, where);
+		ea_ino = get_le32(ent + 4);
+		vsize = get_le32(ent + 8);
+		if (vsize > XATTR_VALUE_MAX)
+			return fs_corrupt("inode %llu: %s xattr value of %u bytes exceeds %u",
+					  (unsigned long long)s->ino, where, vsize, XATTR_VALUE_MAX);
+		if (ea_ino) {
+			r = check_ea_inode(s, ea_ino, vsize);
+			if (r < 0)
+				return r;
+		}
+		off += len;
+	}
+	return 0;
+}
+
+int ext4_xattr_check(struct ext4_fs *e, const struct ext4_inode *in)
+{
+	struct xattr_scan s = { .e = e, .ino = in->ino };
+	_cleanup_free_ char *buf = NULL;
+	uint64_t blk;
+	errcode_t err;
+	int r;
+
+	/* The inode's spare bytes, which struct ext4_inode does not keep. */
+	if (e->inode_size > EXT2_GOOD_OLD_INODE_SIZE + sizeof(uint32_t)) {
+		size_t start;
+
+		buf = malloc(e->inode_size);
+		if (!buf)
+			return -ENOMEM;
+		err = ext2fs_read_inode_full(e->fs, (ext2_ino_t)in->ino, (struct ext2_inode *)buf,
+					     (int)e->inode_size);
+		if (err)
+			return ext4_errno(err, in->ino, "reading the inode");
+		start = EXT2_GOOD_OLD_INODE_SIZE + get_le16(buf + EXT2_GOOD_OLD_INODE_SIZE);
+		/* As libext2fs: an i_extra_isize too small to hold itself means none. */
+		if (start >= EXT2_GOOD_OLD_INODE_SIZE + sizeof(uint16_t) &&
+		    start + sizeof(uint32_t) < e->inode_size &&
+		    get_le32(buf + start) == EXT2_EXT_ATTR_MAGIC) {
+			start += sizeof(uint32_t);
+			r = scan_entries(&s, buf + start, e->inode_size - start, "in-inode");
+			if (r < 0)
+				return r;
+		}
+		free(steal_pointer(&buf));
+	}
+	blk = ext2fs_file_acl_block(e->fs, (const struct ext2_inode *)&in->raw);
+	if (!blk)
+		return 0;
+	buf = malloc(e->blocksize);
+	if (!buf)
+		return -ENOMEM;
+	r = ext4_read_block(e, in->ino, blk, buf);
+	if (r < 0)
+		return r;
+	/* Anything but a v2 block is libext2fs's to refuse. */
+	if (get_le32(buf) != EXT2_EXT_ATTR_MAGIC)
+		return 0;
+	return scan_entries(&s, buf + XATTR_BLOCK_HEADER_SIZE,
+			    e->blocksize - XATTR_BLOCK_HEADER_SIZE, "block");
+}
+
 static void xattrs_closep(struct ext2_xattr_handle **h)
 {
 	if (*h)
@@ -50,6 +175,9 @@ static int xattrs_load(struct ext4_fs *e, uint64_t ino, struct ext2_xattr_handle
 	}
 	if (err)
 		return ext4_errno(err, ino, "opening xattrs");
+	r = ext4_xattr_check(e, &in);
+	if (r < 0)
+		return r;
 	err = ext2fs_xattrs_read(*h);
 	if (err)
 		return ext4_errno(err, ino, "reading xattrs");
