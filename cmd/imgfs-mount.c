@@ -25,6 +25,7 @@ struct mount_args {
 	struct imgfs_image_options img;
 	bool allow_other, noexec, foreground, debug, verbose, unshare, unmount, lazy;
 	bool no_sandbox;
+	uint64_t listing_memory;	/* 0: the server's default */
 };
 
 static void usage(FILE *out)
@@ -47,6 +48,8 @@ static void usage(FILE *out)
 		"                     allow_other    let other users access the mount\n"
 		"                     nosuid, nodev  always in effect\n"
 		"                     noexec         do not allow executing files\n"
+		"                     listing_memory=SIZE  memory the server may hold for the\n"
+		"                                    listings of open directories (default 64M)\n"
 		"  -f, --foreground stay in the foreground until the filesystem is unmounted\n"
 		"  -d, --debug      trace every FUSE request (implies -f)\n"
 		"  -v, --verbose    say what was found and how it is served\n"
@@ -76,6 +79,13 @@ static int parse_mount_option(const char *key, const char *val, void *ctx)
 	}
 	if (!val && !strcmp(key, "allow_other")) {
 		a->allow_other = true;
+		return 0;
+	}
+	if (val && !strcmp(key, "listing_memory")) {
+		if (parse_u64(val, &a->listing_memory) < 0 || a->listing_memory == 0) {
+			log_err("listing_memory=%s: expected a size such as 64M", val);
+			return -EINVAL;
+		}
 		return 0;
 	}
 	if (!val && !strcmp(key, "noexec")) {
@@ -215,6 +225,7 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 		r = imgfs_spawn_server(&(struct imgfs_spawn_params){
 			.img = img, .fuse_fd = fuse_fd, .foreground = a->foreground,
 			.debug = a->debug, .verbose = a->verbose, .no_sandbox = a->no_sandbox,
+			.listing_memory = a->listing_memory,
 		}, &pid, &status_fd, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);

@@ -39,6 +39,7 @@ const char *__ubsan_default_options(void)
 struct server_args {
 	int fuse_fd, image_fd, status_fd, data_fd;
 	uint64_t offset, size;
+	uint64_t listing_memory;	/* 0: the default budget */
 	const char *fstype;
 	const char *source;	/* the image's path, for messages */
 	const char *seccomp_policy;
@@ -51,7 +52,7 @@ static void usage(FILE *out)
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
 		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
-		"                    [--seccomp-policy=FILE] [--no-sandbox]\n"
+		"                    [--seccomp-policy=FILE] [--no-sandbox] [--listing-memory=BYTES]\n"
 		"Serves a filesystem image over a mounted /dev/fuse descriptor.\n"
 		"It is started by imgfs-mount; see imgfs-server(8).\n");
 }
@@ -69,7 +70,7 @@ static int parse_fd(const char *s, int *fd)
 static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
-	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX };
+	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -81,6 +82,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "seccomp-policy", required_argument, NULL, OPT_SECCOMP_POLICY },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "listing-memory", required_argument, NULL, OPT_LISTING_MEMORY },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -103,6 +105,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_SOURCE: a->source = optarg; break;
 		case OPT_SECCOMP_POLICY: a->seccomp_policy = optarg; break;
 		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
+		case OPT_LISTING_MEMORY: r = parse_u64(optarg, &a->listing_memory); break;
 		case 'f': a->foreground = true; break;
 		case 'd': a->debug = a->foreground = true; break;
 		case 'v': a->verbose = true; break;
@@ -207,6 +210,7 @@ int main(int argc, char **argv)
 	r = imgfs_fuse_session_new(&(struct imgfs_serve_options){
 		.fuse_fd = a.fuse_fd,
 		.debug = a.debug,
+		.listing_budget = a.listing_memory,
 		.on_init = report_ready,
 		.on_init_ctx = &a.status_fd,
 	}, &session);

@@ -84,6 +84,7 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 {
 	char server[PATH_MAX], fuse_arg[32], image_arg[32], status_arg[32], data_arg[32];
 	char fstype_arg[48], offset_arg[48], size_arg[48], source_arg[PATH_MAX + 16];
+	char listing_arg[48];
 	char *argv[16];
 	int sv[2], argc = 0;
 	pid_t child;
@@ -120,6 +121,11 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 		argv[argc++] = "--verbose";
 	if (p->no_sandbox)
 		argv[argc++] = "--no-sandbox";
+	if (p->listing_memory) {
+		snprintf(listing_arg, sizeof(listing_arg), "--listing-memory=%llu",
+			 (unsigned long long)p->listing_memory);
+		argv[argc++] = listing_arg;
+	}
 	argv[argc] = NULL;
 
 	child = fork();

@@ -47,6 +47,7 @@ struct imgfs_spawn_params {
 	bool debug;
 	bool verbose;
 	bool no_sandbox;	/* debugging only: the server warns every time */
+	uint64_t listing_memory;	/* --listing-memory; 0: the server's default */
 };
 
 /* Start the server; on success *@pid and *@status_fd (helper's end) are set. */

@@ -72,6 +72,10 @@ expect_error "rw" "not supported yet" \
 	"$IMGFS_MOUNT" -o rw "$good" "$mnt"
 expect_error "bad offset" "offset=abc" \
 	"$IMGFS_MOUNT" -o offset=abc "$good" "$mnt"
+expect_error "bad listing_memory" "listing_memory=lots" \
+	"$IMGFS_MOUNT" -o listing_memory=lots "$good" "$mnt"
+expect_error "listing_memory=0" "listing_memory=0" \
+	"$IMGFS_MOUNT" -o listing_memory=0 "$good" "$mnt"
 expect_error "offset past the end" "past the end" \
 	"$IMGFS_MOUNT" -o offset=1G "$good" "$mnt"
 expect_error "offset with no filesystem there" "no filesystem found" \

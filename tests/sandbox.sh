@@ -204,6 +204,17 @@ else
 	skip "supervisor: holds the connection's abort switch" "no fusectl here"
 fi
 
+# listing_memory= reaches the server: with no room for any listing, a
+# directory is still listed in full (read from the image per READDIR).
+imgfs_unmount "$mnt"
+imgfs_mount "$img" "$mnt" listing_memory=1 || bail_out "cannot mount $img with listing_memory=1"
+[ "$(ls -A "$mnt/dir")" = "$(ls -A "$src/dir")" ] &&
+	[ "$(ls -A "$mnt" | grep -vx lost+found)" = "$(ls -A "$src")" ] &&
+	ok "listing_memory=1: directories still list in full" ||
+	not_ok "listing_memory=1: directories still list in full ($(ls -A "$mnt" | tr '\n' ' '))"
+set -- $(server_pids)
+sup=$1 srv=$2
+
 # ---- 2. SIGKILL to the server ----
 kill -KILL "$srv"
 wait_gone "$sup" && ok "SIGKILL to the server: its supervisor exits too" ||
