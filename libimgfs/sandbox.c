@@ -104,8 +104,9 @@ static int write_id_maps(pid_t target, const struct sandbox_ids *ids)
 }
 
 /*
- * New user, mount, network, IPC and (for our children) PID namespaces, in
- * which we are uid 0 mapped to an unprivileged host id.
+ * A new user namespace in which we are uid 0 mapped to an unprivileged
+ * host id, then new network, IPC and (for our children) PID namespaces
+ * owned by it.
  */
 static int enter_namespaces(struct imgfs_error *err)
 {
@@ -135,7 +136,7 @@ static int enter_namespaces(struct imgfs_error *err)
 		_exit(write_id_maps(getppid(), &ids));
 	}
 	close(sync[0]);
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID) < 0) {
+	if (unshare(CLONE_NEWUSER) < 0) {
 		int e = errno;
 
 		close(sync[1]);
@@ -161,18 +162,28 @@ static int enter_namespaces(struct imgfs_error *err)
 	}
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		return imgfs_error_set(err, errno, "sandbox: cannot switch ids: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID) < 0)
+		return imgfs_error_set(err, errno, "sandbox: cannot create namespaces: %s",
+				       strerror(errno));
 	return 0;
 }
 
 /*
- * Make the root an empty read-only tmpfs and drop the host's mount tree,
- * so no host path resolves to anything even before seccomp forbids open.
+ * A new mount namespace whose root is an empty read-only tmpfs, the copy
+ * of the host's mount tree dropped, so no host path resolves to anything
+ * even before seccomp forbids open.  As fast as it goes: while the copy
+ * exists it keeps every host filesystem mounted at that moment alive,
+ * and one unmounted on the host meanwhile is only shut down (its journal
+ * flushed) when the copy goes.
  */
 static int leave_host_filesystem(struct imgfs_error *err)
 {
 	_cleanup_close_ int fs_fd = -1;
 	_cleanup_close_ int mnt_fd = -1;
 
+	if (unshare(CLONE_NEWNS) < 0)
+		return imgfs_error_set(err, errno, "sandbox: cannot create a mount namespace: %s",
+				       strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return imgfs_error_set(err, errno, "sandbox: cannot make mounts private: %s",
 				       strerror(errno));

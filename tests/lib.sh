@@ -102,7 +102,22 @@ bail_out() {
 	exit 99
 }
 
+# Lines the kernel logged (audit type 1326) for imgfs-server processes the
+# seccomp filter killed.  Only root may read the kernel log; elsewhere
+# this is empty and the check below says nothing.
+seccomp_kills() {
+	dmesg 2>/dev/null | grep 'type=1326' | grep 'comm="imgfs-server"'
+}
+seccomp_kills_before=$(seccomp_kills | wc -l)
+
 done_testing() {
+	# A server the filter killed shows up as a dead mount somewhere; say
+	# which system call did it.  (Tests run side by side: the kill may be
+	# another test's, but it is a failure either way.)
+	if [ -z "$tap_planned" ] && [ "$(seccomp_kills | wc -l)" -gt "$seccomp_kills_before" ]; then
+		not_ok "no imgfs-server was killed by its seccomp filter"
+		seccomp_kills | tail -n +$((seccomp_kills_before + 1)) | sed 's/^/# /'
+	fi
 	[ -n "$tap_planned" ] || echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
 	exit $?
