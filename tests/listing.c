@@ -33,46 +33,13 @@
 #include "image.h"
 #include "mount.h"
 #include "tap.h"
+#include "testutil.h"
 #include "util.h"
 
 #define NENTRIES 20000
 #define NDELETED 500
 
 static char tmpdir[] = "/tmp/listing.XXXXXX";
-
-__attribute__((format(printf, 1, 2)))
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-__attribute__((format(printf, 1, 2)))
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL, *full = NULL;
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	full = xasprintf("(%s) >/dev/null 2>&1", cmd);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
 
 /* ---- listings ---- */
 
@@ -484,7 +451,7 @@ out:
 	free(w.mnt);
 	free(w.big);
 	free(w.small);
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpdir);
 	free(logpath);
 	return done_testing();
 }

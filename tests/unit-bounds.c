@@ -28,6 +28,7 @@
 #include "fs.h"
 #include "image.h"
 #include "tap.h"
+#include "testutil.h"
 #include "util.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -63,61 +64,6 @@ static void count_free(const volatile void *p)
 #endif
 
 static char tmpdir[] = "/tmp/unit-bounds.XXXXXX";
-
-__attribute__((format(printf, 1, 2)))
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-/* Run a shell command quietly; returns its exit status. */
-__attribute__((format(printf, 1, 2)))
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL, *full = NULL;
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	full = xasprintf("(%s) >/dev/null 2>&1", cmd);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* The standard output of a shell command. */
-__attribute__((format(printf, 1, 2)))
-static char *capture(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	va_list ap;
-	FILE *f, *out;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	f = popen(cmd, "r");
-	out = open_memstream(&buf, &len);
-	if (!f || !out)
-		abort();
-	for (int c; (c = fgetc(f)) != EOF;)
-		fputc(c, out);
-	pclose(f);
-	fclose(out);
-	return buf;
-}
 
 static void write_bytes(const char *path, uint64_t off, const void *data, size_t len)
 {
@@ -157,11 +103,6 @@ static uint64_t inode_offset(const char *img, const char *path, unsigned bs)
 	if (!p || sscanf(p, "located at block %llu, offset %llx", &blk, &off) != 2)
 		abort();
 	return blk * bs + off;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
 }
 
 /* ---- running one operation in a limited child ---- */
@@ -573,6 +514,6 @@ int main(void)
 	test_inodes();
 	test_ea_inodes();
 	test_groups();
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(tmpdir);
 	return done_testing();
 }

@@ -30,68 +30,12 @@
 #include "image.h"
 #include "iomap.h"
 #include "tap.h"
+#include "testutil.h"
 #include "util.h"
 
 static char tmpdir[] = "/tmp/unit-ext4.XXXXXX";
 
 /* ---- small helpers ---- */
-
-__attribute__((format(printf, 1, 2)))
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-/* Run a shell command quietly; returns its exit status. */
-__attribute__((format(printf, 1, 2)))
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL, *full = NULL;
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	if (vasprintf(&cmd, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	full = xasprintf("(%s) >/dev/null 2>&1", cmd);
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* Run a command and return its standard output. */
-static char *capture(const char *cmd)
-{
-	FILE *f = popen(cmd, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f)
-		abort();
-	for (;;) {
-		if (cap - len < 65536) {
-			cap = cap * 2 + 65536;
-			buf = realloc(buf, cap);
-			if (!buf)
-				abort();
-		}
-		size_t n = fread(buf + len, 1, cap - len - 1, f);
-
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	pclose(f);
-	return buf;
-}
 
 static void write_file(const char *path, const void *data, size_t len)
 {
@@ -130,16 +74,6 @@ static void write_at(const char *path, off_t off, size_t len)
 	if (pwrite(fd, buf, len, off) != (ssize_t)len)
 		abort();
 	close(fd);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- the variants of images ---- */
@@ -400,7 +334,7 @@ static char **debugfs_batch(const char *img, char *const *cmds, size_t n)
 		fprintf(f, "%s\n", cmds[k]);
 	fclose(f);
 	cmd = xasprintf("debugfs -f %s %s 2>/dev/null", path, img);
-	out = capture(cmd);
+	out = capture("%s", cmd);
 	/* Each command is echoed as "debugfs: <cmd>" before its output. */
 	p = strstr(out, "debugfs: ");
 	while (p && i < n) {
@@ -1368,7 +1302,7 @@ static void check_info(struct ctx *c)
 	struct imgfs_fs_info info;
 	struct statvfs sv;
 	_cleanup_free_ char *cmd = xasprintf("dumpe2fs -h %s 2>/dev/null", c->img);
-	_cleanup_free_ char *out = capture(cmd);
+	_cleanup_free_ char *out = capture("%s", cmd);
 	char features[512] = "", uuid[64] = "";
 	unsigned long long blocks = 0, inodes = 0, free_inodes = 0;
 	const char *p;
@@ -1597,7 +1531,7 @@ static void poke(const char *path, uint64_t off, uint8_t xor_mask)
 static uint64_t inode_offset(const char *img, const char *spec, unsigned bs)
 {
 	_cleanup_free_ char *cmd = xasprintf("debugfs -R 'imap %s' %s 2>/dev/null", spec, img);
-	_cleanup_free_ char *out = capture(cmd);
+	_cleanup_free_ char *out = capture("%s", cmd);
 	unsigned long long blk = 0;
 	unsigned off = 0;
 	const char *p = strstr(out, "located at block");
@@ -1648,7 +1582,7 @@ static size_t exercise(struct imgfs_fs *fs)
 static unsigned long long debugfs_num(const char *img, const char *cmd)
 {
 	_cleanup_free_ char *full = xasprintf("debugfs -R '%s' %s 2>/dev/null", cmd, img);
-	_cleanup_free_ char *out = capture(full);
+	_cleanup_free_ char *out = capture("%s", full);
 	unsigned long long n = 0;
 
 	sscanf(out, "%llu", &n);
@@ -1703,7 +1637,7 @@ static struct imgfs_fs *open_damaged(const char *base, const char *work, uint64_
 static unsigned long long extent_leaf(const char *img)
 {
 	_cleanup_free_ char *cmd = xasprintf("debugfs -R 'ex -n /fragmented' %s 2>/dev/null", img);
-	_cleanup_free_ char *out = capture(cmd);
+	_cleanup_free_ char *out = capture("%s", cmd);
 	unsigned long long blk = 0;
 	char *line, *save = NULL;
 
@@ -1833,7 +1767,7 @@ static void test_refusals(const char *img, const char *work)
 static void test_random_damage(const char *img, const char *imgc, const char *work)
 {
 	_cleanup_free_ char *cmd = xasprintf("dumpe2fs %s 2>/dev/null | grep -m1 'Inode table at'", img);
-	_cleanup_free_ char *out = capture(cmd);
+	_cleanup_free_ char *out = capture("%s", cmd);
 	const char *p = strstr(out, "Inode table at ");
 	unsigned long long itable = 0;
 	size_t opened = 0, errors = 0;
@@ -1920,7 +1854,7 @@ int main(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		rm_rf(tmpdir);
+		rm_tree(tmpdir);
 		skip_all("cannot fork: %s", strerror(errno));
 	}
 	if (pid > 0) {
@@ -1939,7 +1873,7 @@ int main(void)
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	rm_rf(tmpdir);
+	rm_tree(tmpdir);
 	if (WIFSIGNALED(st)) {
 		printf("Bail out! the tests died of signal %d\n", WTERMSIG(st));
 		return 1;
