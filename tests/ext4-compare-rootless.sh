@@ -147,22 +147,6 @@ done >"$dir/owners"
 ! grep -q " $mnt " /proc/self/mountinfo || exit 12
 SCRIPT
 
-# The imgfs-server processes serving $1: "SUPERVISOR SERVER".  The server
-# is the one in a PID namespace of its own (two NSpid numbers).
-server_pids() {
-	_sup= _srv=
-	for _d in /proc/[0-9]*; do
-		[ "$(cat "$_d/comm" 2>/dev/null)" = imgfs-server ] || continue
-		tr '\0' '\n' <"$_d/cmdline" 2>/dev/null | grep -qx -- "--source=$1" || continue
-		if [ "$(awk '$1 == "NSpid:" { print NF - 1 }' "$_d/status")" = 2 ]; then
-			_srv=${_d#/proc/}
-		else
-			_sup=${_d#/proc/}
-		fi
-	done
-	echo "${_sup:--} ${_srv:--}"
-}
-
 # host_ids PID: "UIDS / GIDS" of a process, as the host sees them.
 host_ids() {
 	awk '$1 == "Uid:" || $1 == "Gid:" { $1 = ""; printf "%s /", $0 }' "/proc/$1/status" 2>/dev/null |
@@ -201,7 +185,7 @@ run_inside() {
 	done
 	if [ -e "$ns/run/mounted" ]; then
 		# From outside: who runs the server, and the namespace's root.
-		_pids=$(server_pids "$_img")
+		_pids=$(imgfs_server_pids "$_img")
 		_srv=${_pids#* } _sup=${_pids% *}
 		_want="$NOBODY_HOST $NOBODY_HOST $NOBODY_HOST $NOBODY_HOST / $NOBODY_HOST $NOBODY_HOST $NOBODY_HOST $NOBODY_HOST /"
 		for _who in server:$_srv supervisor:$_sup; do

@@ -234,6 +234,23 @@ our_servers() {
 	done
 }
 
+# imgfs_server_pids IMAGE: the imgfs-server processes serving IMAGE, as
+# "SUPERVISOR SERVER" ("-" for one not found).  The server is the one in
+# a PID namespace of its own (two NSpid numbers).
+imgfs_server_pids() {
+	_sup= _srv=
+	for _d in /proc/[0-9]*; do
+		[ "$(cat "$_d/comm" 2>/dev/null)" = imgfs-server ] || continue
+		tr '\0' '\n' <"$_d/cmdline" 2>/dev/null | grep -qx -- "--source=$1" || continue
+		if [ "$(awk '$1 == "NSpid:" { print NF - 1 }' "$_d/status")" = 2 ]; then
+			_srv=${_d#/proc/}
+		else
+			_sup=${_d#/proc/}
+		fi
+	done
+	echo "${_sup:--} ${_srv:--}"
+}
+
 # Record a process the cleanup must end (e.g. a server run with -f), and
 # forget it once it is gone (its number may be reused).
 track_pid() {

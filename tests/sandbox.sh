@@ -31,20 +31,8 @@ chmod 0644 "$img"
 chmod -R a+rX "$src"
 track_image "$img"
 
-# The imgfs-server processes serving $img: "SUPERVISOR SERVER".  The
-# server is the one in a PID namespace of its own (two NSpid numbers).
 server_pids() {
-	_sup= _srv=
-	for _d in /proc/[0-9]*; do
-		[ "$(cat "$_d/comm" 2>/dev/null)" = imgfs-server ] || continue
-		tr '\0' '\n' <"$_d/cmdline" 2>/dev/null | grep -qx -- "--source=$img" || continue
-		if [ "$(awk '$1 == "NSpid:" { print NF - 1 }' "$_d/status")" = 2 ]; then
-			_srv=${_d#/proc/}
-		else
-			_sup=${_d#/proc/}
-		fi
-	done
-	echo "$_sup $_srv"
+	imgfs_server_pids "$img"
 }
 
 status_field() {
@@ -174,7 +162,7 @@ ns_ids $$ >"$TEST_TMP/helper.ns"
 # ---- 1. rootful ----
 imgfs_mount "$img" "$mnt" || bail_out "cannot mount $img"
 set -- $(server_pids)
-sup=$1 srv=$2
+sup=${1#-} srv=${2#-}
 cmp -s "$mnt/data.bin" "$src/data.bin" && cmp -s "$mnt/dir/hello.txt" "$src/dir/hello.txt" &&
 	ok "rootful: the sandboxed server serves the image's files" ||
 	not_ok "rootful: the sandboxed server serves the image's files"
@@ -213,7 +201,7 @@ imgfs_mount "$img" "$mnt" listing_memory=1 || bail_out "cannot mount $img with l
 	ok "listing_memory=1: directories still list in full" ||
 	not_ok "listing_memory=1: directories still list in full ($(ls -A "$mnt" | tr '\n' ' '))"
 set -- $(server_pids)
-sup=$1 srv=$2
+sup=${1#-} srv=${2#-}
 
 # ---- 2. SIGKILL to the server ----
 kill -KILL "$srv"
@@ -272,7 +260,7 @@ assert_clean "SIGKILL during pushed reads: nothing left"
 # ---- 3. SIGKILL to the supervisor: the server dies with it ----
 imgfs_mount "$img" "$mnt" || bail_out "cannot mount $img"
 set -- $(server_pids)
-sup=$1 srv=$2
+sup=${1#-} srv=${2#-}
 kill -KILL "$sup"
 wait_gone "$srv" && ok "SIGKILL to the supervisor: the server dies with it" ||
 	not_ok "SIGKILL to the supervisor: the server dies with it"
@@ -286,7 +274,7 @@ assert_clean "SIGKILL to the supervisor: no process left"
 # ---- 4. SIGTERM to the supervisor is passed on: the server stops cleanly ----
 imgfs_mount "$img" "$mnt" || bail_out "cannot mount $img"
 set -- $(server_pids)
-sup=$1 srv=$2
+sup=${1#-} srv=${2#-}
 kill -TERM "$sup"
 wait_gone "$srv" && wait_gone "$sup" && ok "SIGTERM to the supervisor: server and supervisor exit" ||
 	not_ok "SIGTERM to the supervisor: server and supervisor exit"
@@ -300,7 +288,7 @@ for run in 1 2; do
 	bounded 60 "$IMGFS_MOUNT" --no-sandbox "$img" "$mnt" 2>"$TEST_TMP/nosandbox.err"
 	rc=$?
 	set -- $(server_pids)
-	unconfined=$(status_field "${1:-0}" Seccomp 2>/dev/null)
+	unconfined=$(status_field "${1#-}" Seccomp 2>/dev/null)
 	if [ $rc -eq 0 ] && grep -q "no-sandbox" "$TEST_TMP/nosandbox.err" && [ "$unconfined" = 0 ]; then
 		ok "--no-sandbox (run $run): mounts, warns on stderr, server unconfined"
 	else
@@ -358,7 +346,7 @@ SCRIPT
 			i=$((i + 1))
 		done
 		set -- $(server_pids)
-		sup=$1 srv=$2
+		sup=${1#-} srv=${2#-}
 		if [ -e "$TEST_TMP/rootless.mounted" ]; then
 			cmp -s "$TEST_TMP/rootless.read" "$src/dir/hello.txt" &&
 				ok "$how: the sandboxed server serves the image" ||
