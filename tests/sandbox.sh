@@ -95,20 +95,21 @@ check_sandboxed() {
 }
 
 # check_fds PID: the server holds exactly /dev/fuse, the image (metadata
-# and data), stdio on /dev/null, and at most the log socket.
+# and data), stdio on /dev/null, and at most one socket: the log's.
 check_fds() {
 	_extra=
-	_fuse=0 _image=0
+	_fuse=0 _image=0 _sockets=0
 	for _fd in /proc/$1/fd/*; do
 		_t=$(readlink "$_fd")
 		case ${_fd##*/}:$_t in
 		[012]:/dev/null) ;;
 		*:/dev/fuse) _fuse=$((_fuse + 1));;
 		*:"$img") _image=$((_image + 1));;
-		*:socket:*) [ -e /dev/log ] || _extra="$_extra ${_fd##*/}=$_t";;
+		*:socket:*) _sockets=$((_sockets + 1));;	# the log, if /dev/log was there
 		*) _extra="$_extra ${_fd##*/}=$_t";;
 		esac
 	done
+	[ $_sockets -le 1 ] || _extra="$_extra $_sockets sockets"
 	[ -z "$_extra" ] && [ $_fuse = 1 ] && [ $_image = 2 ] &&
 		ok "server: only /dev/fuse, the image and /dev/null are open" || {
 		not_ok "server: only /dev/fuse, the image and /dev/null are open"
