@@ -3,9 +3,9 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <poll.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
