@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "annotation.h"
+
+bool oci_mount_key_is_ours(const char *key)
+{
+	return !strncmp(key, OCI_MOUNT_PREFIX, strlen(OCI_MOUNT_PREFIX));
+}
+
+void oci_mount_free(struct oci_mount *m)
+{
+	free(m->key);
+	free(m->source);
+	free(m->target);
+	memset(m, 0, sizeof(*m));
+}
+
+static bool name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+enum target_verdict { TARGET_OK, TARGET_RELATIVE, TARGET_DOTDOT, TARGET_ROOT };
+
+/*
+ * Lexical normalisation of a path inside the container: drop empty and "."
+ * components.  ".." is refused rather than resolved: the hook resolves the
+ * target later inside the root without following links out of it, and a
+ * ".." here could only mean the writer hoped to step outside.
+ */
+static enum target_verdict normalise_target(const char *in, char *out)
+{
+	char *o = out;
+
+	if (in[0] != '/')
+		return TARGET_RELATIVE;
+	for (const char *p = in; *p;) {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return TARGET_DOTDOT;
+		if (len && !(len == 1 && p[0] == '.')) {
+			*o++ = '/';
+			memcpy(o, p, len);
+			o += len;
+		}
+		p = end;
+	}
+	*o = '\0';
+	/* Mounting over the root would hide the container's whole filesystem. */
+	return o == out ? TARGET_ROOT : TARGET_OK;
+}
+
+/* The keys an annotation value may hold; ro and rw share one slot. */
+enum { K_SOURCE, K_TARGET, K_MODE, K_TYPE, K_OFFSET, K_PARTITION, K_COUNT };
+
+static const struct {
+	const char *word;
+	int slot;
+	bool takes_value;
+} keys[] = {
+	{ "source", K_SOURCE, true },
+	{ "target", K_TARGET, true },
+	{ "ro", K_MODE, false },
+	{ "rw", K_MODE, false },
+	{ "type", K_TYPE, true },
+	{ "offset", K_OFFSET, true },
+	{ "partition", K_PARTITION, true },
+};
+
+static int parse_type(const char *key, const char *val, struct oci_mount *m, bool *xfs,
+		      struct imgfs_error *err)
+{
+	/*
+	 * The annotation format names the drivers (ext4 serves ext2 and ext3
+	 * too), not every word imgfs-mount accepts.  XFS is part of the format
+	 * but refused until a backend serves it; imgfs_fstype_supported()
+	 * turns true then, and this refusal goes away by itself.
+	 */
+	if (!strcmp(val, "xfs") && !imgfs_fstype_supported("xfs")) {
+		*xfs = true;
+		return 0;
+	}
+	if (strcmp(val, "auto") && strcmp(val, "ext4") && strcmp(val, "xfs"))
+		return imgfs_error_set(err, EINVAL, "%s: type=%s: unknown filesystem type (auto, ext4, xfs)",
+				       key, val);
+	if (imgfs_image_parse_option("type", val, &m->img) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: type=%s: refused", key, val);
+	return 0;
+}
+
+static int parse_location(const char *key, const char *k, const char *val, struct oci_mount *m,
+			  struct imgfs_error *err)
+{
+	bool is_offset = !strcmp(k, "offset");
+	const char *what = is_offset ? "not a byte count" : "not a partition number (1, 2, ...)";
+	uint64_t n;
+
+	/*
+	 * Checked here first so that the message can name the annotation;
+	 * image.c stays the one place that decides what is in range (and
+	 * logs its own line for what only it knows, like a partition limit).
+	 */
+	if (parse_u64(val, &n) < 0 || (!is_offset && n == 0) ||
+	    imgfs_image_parse_option(k, val, &m->img) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: %s=%s: %s", key, k, val, what);
+	return 0;
+}
+
+static int parse_item(const char *key, char *item, struct oci_mount *m, bool seen[K_COUNT],
+		      const char **mode, bool *xfs, struct imgfs_error *err)
+{
+	char *val = strchr(item, '=');
+	size_t i;
+
+	if (!*item)
+		return imgfs_error_set(err, EINVAL,
+				       "%s: empty item (two commas in a row, or a comma at either end)",
+				       key);
+	if (val)
+		*val++ = '\0';
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strcmp(item, keys[i].word))
+			break;
+	if (i == ARRAY_SIZE(keys))
+		return imgfs_error_set(err, EINVAL, "%s: unknown key \"%s\"", key, item);
+	if (keys[i].takes_value && !val)
+		return imgfs_error_set(err, EINVAL, "%s: \"%s\" needs a value (%s=...)", key, item, item);
+	if (!keys[i].takes_value && val)
+		return imgfs_error_set(err, EINVAL, "%s: \"%s\" takes no value", key, item);
+	if (val && !*val)
+		return imgfs_error_set(err, EINVAL, "%s: %s= has an empty value", key, item);
+	if (seen[keys[i].slot]) {
+		if (keys[i].slot == K_MODE && strcmp(*mode, item))
+			return imgfs_error_set(err, EINVAL, "%s: \"ro\" and \"rw\" exclude each other", key);
+		return imgfs_error_set(err, EINVAL, "%s: duplicate key \"%s\"", key, item);
+	}
+	seen[keys[i].slot] = true;
+
+	switch (keys[i].slot) {
+	case K_SOURCE:
+		/* Relative to what?  The hook's cwd is the runtime's business. */
+		if (val[0] != '/')
+			return imgfs_error_set(err, EINVAL, "%s: source=%s: not an absolute path", key, val);
+		m->source = strdup(val);
+		return m->source ? 0 : imgfs_error_set(err, ENOMEM, "%s: out of memory", key);
+	case K_TARGET: {
+		_cleanup_free_ char *norm = malloc(strlen(val) + 1);
+
+		if (!norm)
+			return imgfs_error_set(err, ENOMEM, "%s: out of memory", key);
+		switch (normalise_target(val, norm)) {
+		case TARGET_RELATIVE:
+			return imgfs_error_set(err, EINVAL, "%s: target=%s: not an absolute path", key, val);
+		case TARGET_DOTDOT:
+			return imgfs_error_set(err, EINVAL,
+					       "%s: target=%s: \"..\" would leave the container root", key, val);
+		case TARGET_ROOT:
+			return imgfs_error_set(err, EINVAL,
+					       "%s: target=%s: cannot mount over the container root", key, val);
+		case TARGET_OK:
+			break;
+		}
+		m->target = steal_pointer(&norm);
+		return 0;
+	}
+	case K_MODE:
+		*mode = keys[i].word;
+		m->writable = !strcmp(item, "rw");
+		return 0;
+	case K_TYPE:
+		return parse_type(key, val, m, xfs, err);
+	default:
+		return parse_location(key, item, val, m, err);
+	}
+}
+
+int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
+		    struct imgfs_error *err)
+{
+	size_t plen = strlen(OCI_MOUNT_PREFIX);
+	_cleanup_free_ char *copy = NULL;
+	bool seen[K_COUNT] = { false };
+	const char *mode = NULL;
+	bool xfs = false;
+	char *item;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	if (!oci_mount_key_is_ours(key))
+		return imgfs_error_set(err, EINVAL, "%s: not an %s<name> annotation", key,
+				       OCI_MOUNT_PREFIX);
+	if (!key[plen])
+		return imgfs_error_set(err, EINVAL, "%s: empty mount name after \"%s\"", key,
+				       OCI_MOUNT_PREFIX);
+	for (const char *c = key + plen; *c; c++)
+		if (!name_char_ok(*c))
+			return imgfs_error_set(err, EINVAL,
+					       "%s: the mount name may only hold letters, digits, '_', '.' and '-'",
+					       key);
+	m->key = strdup(key);
+	copy = strdup(value);
+	if (!m->key || !copy)
+		return imgfs_error_set(err, ENOMEM, "%s: out of memory", key);
+	m->name = m->key + plen;
+	if (!*copy)
+		return imgfs_error_set(err, EINVAL, "%s: empty value; expected source=...,target=...", key);
+
+	/* Not strtok: it would skip empty items, and ",," must be an error. */
+	for (item = copy;;) {
+		char *comma = strchr(item, ',');
+
+		if (comma)
+			*comma = '\0';
+		r = parse_item(key, item, m, seen, &mode, &xfs, err);
+		if (r < 0)
+			return r;
+		if (!comma)
+			break;
+		item = comma + 1;
+	}
+
+	if (!seen[K_SOURCE])
+		return imgfs_error_set(err, EINVAL, "%s: missing source=<path of the image on the host>", key);
+	if (!seen[K_TARGET])
+		return imgfs_error_set(err, EINVAL, "%s: missing target=<path in the container>", key);
+	if (m->img.has_offset && m->img.partition)
+		return imgfs_error_set(err, EINVAL, "%s: offset= and partition= exclude each other", key);
+	if (imgfs_image_check_options(&m->img) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: conflicting image options", key);
+	/* Valid annotations that ask for what imgfs cannot do yet. */
+	if (m->writable)
+		return imgfs_error_set(err, EOPNOTSUPP,
+				       "%s: rw: read-write mounts are not supported yet; use ro", key);
+	if (xfs)
+		return imgfs_error_set(err, EOPNOTSUPP, "%s: type=xfs: XFS is not supported yet", key);
+	return 0;
+}

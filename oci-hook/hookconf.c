@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "hookconf.h"
+
+void hookconf_free(struct hookconf *conf)
+{
+	for (size_t i = 0; i < conf->n_allow; i++)
+		free(conf->allow[i]);
+	free(conf->allow);
+	conf->allow = NULL;
+	conf->n_allow = 0;
+}
+
+static char *trim(char *s)
+{
+	char *end = s + strlen(s);
+
+	while (isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/*
+ * Normalise an allowed directory in place: collapse repeated slashes, drop
+ * a trailing one.  "." and ".." are refused rather than interpreted: the
+ * source is compared as a real path, so the directory must be written as
+ * one too.  Returns false for those.
+ */
+static bool normalise_dir(char *dir)
+{
+	char *o = dir;
+
+	for (const char *p = dir; *p;) {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		if (len) {
+			*o++ = '/';
+			memmove(o, p, len);
+			o += len;
+		}
+		p = end;
+	}
+	if (o == dir)
+		*o++ = '/';	/* "/" itself: every real path is inside */
+	*o = '\0';
+	return true;
+}
+
+static int add_dir(struct hookconf *conf, const char *dir)
+{
+	char **v = reallocarray(conf->allow, conf->n_allow + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	conf->allow = v;
+	v[conf->n_allow] = strdup(dir);
+	if (!v[conf->n_allow])
+		return -ENOMEM;
+	conf->n_allow++;
+	return 0;
+}
+
+static int parse_line(char *line, const char *name, unsigned lineno, struct hookconf *conf,
+		      struct imgfs_error *err)
+{
+	char *s = trim(line), *eq, *key, *val;
+
+	if (!*s || *s == '#')
+		return 0;
+	eq = strchr(s, '=');
+	if (!eq)
+		return imgfs_error_set(err, EINVAL, "%s:%u: expected \"allow = /directory\", got \"%s\"",
+				       name, lineno, s);
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	if (strcmp(key, "allow"))
+		return imgfs_error_set(err, EINVAL, "%s:%u: unknown key \"%s\" (the only key is \"allow\")",
+				       name, lineno, key);
+	if (!*val)
+		return imgfs_error_set(err, EINVAL, "%s:%u: allow = needs a directory", name, lineno);
+	if (val[0] != '/')
+		return imgfs_error_set(err, EINVAL, "%s:%u: allow = %s: not an absolute path",
+				       name, lineno, val);
+	if (!normalise_dir(val))
+		return imgfs_error_set(err, EINVAL,
+				       "%s:%u: allow = %s: write the directory without \".\" or \"..\"",
+				       name, lineno, val);
+	if (add_dir(conf, val) < 0)
+		return imgfs_error_set(err, ENOMEM, "%s: out of memory", name);
+	return 0;
+}
+
+int hookconf_parse(FILE *f, const char *name, struct hookconf *conf, struct imgfs_error *err)
+{
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	ssize_t n;
+
+	memset(conf, 0, sizeof(*conf));
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		int r;
+
+		lineno++;
+		if (memchr(line, '\0', (size_t)n))
+			return imgfs_error_set(err, EINVAL, "%s:%u: NUL byte in line", name, lineno);
+		r = parse_line(line, name, lineno, conf, err);
+		if (r < 0)
+			return r;
+	}
+	if (ferror(f))
+		return imgfs_error_set(err, errno ? errno : EIO, "%s: read error: %s", name,
+				       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int hookconf_load(const char *path, struct hookconf *conf, struct imgfs_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+	memset(conf, 0, sizeof(*conf));
+	if (!f) {
+		/* No file: nothing configured, so nothing allowed (not an error). */
+		if (errno == ENOENT)
+			return 0;
+		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+	}
+	return hookconf_parse(f, path, conf, err);
+}
+
+bool hookconf_source_allowed(const struct hookconf *conf, const char *source)
+{
+	if (source[0] != '/')
+		return false;
+	for (size_t i = 0; i < conf->n_allow; i++) {
+		const char *dir = conf->allow[i];
+		/* "/" ends in the separator already; other dirs never do. */
+		size_t len = strcmp(dir, "/") ? strlen(dir) : 0;
+
+		/* A prefix match must end at a separator: /srv/img is not /srv/images2. */
+		if (!strncmp(source, dir, len) && source[len] == '/' && source[len + 1])
+			return true;
+	}
+	return false;
+}
+
+int hookconf_check_source(const struct hookconf *conf, const char *conf_path,
+			  const char *annotation, const char *source, struct imgfs_error *err)
+{
+	if (!conf->n_allow)
+		return imgfs_error_set(err, EPERM,
+				       "%s: rootful mounts are refused: %s allows no directory; "
+				       "add a line \"allow = /directory/of/images\" to it to allow images there",
+				       annotation, conf_path);
+	if (!hookconf_source_allowed(conf, source))
+		return imgfs_error_set(err, EPERM,
+				       "%s: source %s is not inside a directory allowed in %s "
+				       "(add \"allow = /its/directory\" there to allow it)",
+				       annotation, source, conf_path);
+	return 0;
+}
