@@ -46,8 +46,11 @@ static void usage(FILE *out)
 /* One -o item: the image-locating subset of imgfs-mount's options. */
 static int parse_image_option(const char *key, const char *val, void *ctx)
 {
-	int r = imgfs_image_parse_option(key, val, ctx);
+	struct imgfs_error err;
+	int r = imgfs_image_parse_option(key, val, ctx, &err);
 
+	if (r < 0)
+		log_err("%s", err.msg);
 	if (r <= 0 || (!val && !strcmp(key, "ro")))
 		return r < 0 ? r : 0;	/* ro: always; accepted for symmetry with mount */
 	log_err("unknown option '%s%s%s'", key, val ? "=" : "", val ? val : "");
@@ -56,9 +59,15 @@ static int parse_image_option(const char *key, const char *val, void *ctx)
 
 static int parse_image_options(char *opts, struct imgfs_image_options *o)
 {
+	struct imgfs_error err;
 	int r = for_each_option(opts, parse_image_option, o);
 
-	return r < 0 ? r : imgfs_image_check_options(o);
+	if (r < 0)
+		return r;
+	r = imgfs_image_check_options(o, &err);
+	if (r < 0)
+		log_err("%s", err.msg);
+	return r;
 }
 
 static int parse_args(int argc, char **argv, struct inspect_args *a)

@@ -66,8 +66,11 @@ static void usage(FILE *out)
 static int parse_mount_option(const char *key, const char *val, void *ctx)
 {
 	struct mount_args *a = ctx;
-	int r = imgfs_image_parse_option(key, val, &a->img);
+	struct imgfs_error err;
+	int r = imgfs_image_parse_option(key, val, &a->img, &err);
 
+	if (r < 0)
+		log_err("%s", err.msg);
 	if (r <= 0)
 		return r;
 	if (!val && (!strcmp(key, "ro") || !strcmp(key, "nosuid") || !strcmp(key, "nodev") ||
@@ -98,9 +101,15 @@ static int parse_mount_option(const char *key, const char *val, void *ctx)
 
 static int parse_mount_options(char *opts, struct mount_args *a)
 {
+	struct imgfs_error err;
 	int r = for_each_option(opts, parse_mount_option, a);
 
-	return r < 0 ? r : imgfs_image_check_options(&a->img);
+	if (r < 0)
+		return r;
+	r = imgfs_image_check_options(&a->img, &err);
+	if (r < 0)
+		log_err("%s", err.msg);
+	return r;
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)

@@ -23,7 +23,8 @@ bool imgfs_fstype_supported(const char *fstype)
 	       !strcmp(fstype, "ext4");
 }
 
-int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o)
+int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
+			     struct imgfs_error *err)
 {
 	static const char *const types[] = { "auto", "ext4", "ext3", "ext2" };
 	uint64_t n;
@@ -31,18 +32,15 @@ int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_imag
 	if (!val)
 		return 1;
 	if (!strcmp(key, "offset")) {
-		if (parse_u64(val, &o->offset) < 0) {
-			log_err("offset=%s: not a byte count", val);
-			return -EINVAL;
-		}
+		if (parse_u64(val, &o->offset) < 0)
+			return imgfs_error_set(err, EINVAL, "offset=%s: not a byte count", val);
 		o->has_offset = true;
 		return 0;
 	}
 	if (!strcmp(key, "partition")) {
-		if (parse_u64(val, &n) < 0 || n == 0 || n > 4096) {
-			log_err("partition=%s: not a partition number (1, 2, ...)", val);
-			return -EINVAL;
-		}
+		if (parse_u64(val, &n) < 0 || n == 0 || n > 4096)
+			return imgfs_error_set(err, EINVAL,
+					       "partition=%s: not a partition number (1, 2, ...)", val);
 		o->partition = (unsigned)n;
 		return 0;
 	}
@@ -53,18 +51,16 @@ int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_imag
 				return 0;
 			}
 		}
-		log_err("type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
-		return -EINVAL;
+		return imgfs_error_set(err, EINVAL,
+				       "type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
 	}
 	return 1;
 }
 
-int imgfs_image_check_options(const struct imgfs_image_options *o)
+int imgfs_image_check_options(const struct imgfs_image_options *o, struct imgfs_error *err)
 {
-	if (o->has_offset && o->partition) {
-		log_err("offset= and partition= exclude each other");
-		return -EINVAL;
-	}
+	if (o->has_offset && o->partition)
+		return imgfs_error_set(err, EINVAL, "offset= and partition= exclude each other");
 	return 0;
 }
 

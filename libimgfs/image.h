@@ -42,12 +42,13 @@ struct imgfs_image_options {
 /*
  * Apply one -o KEY[=VALUE] that locates the filesystem: offset=, partition=
  * or type=.  Returns 0 when applied, 1 when @key is none of these (the
- * caller's own option), or -EINVAL after logging one line.
+ * caller's own option), or -EINVAL with the reason in @err.
  */
-int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o);
+int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
+			     struct imgfs_error *err);
 
-/* After all options: reject combinations that exclude each other (logged). */
-int imgfs_image_check_options(const struct imgfs_image_options *o);
+/* After all options: reject combinations that exclude each other. */
+int imgfs_image_check_options(const struct imgfs_image_options *o, struct imgfs_error *err);
 
 /* Open @path, locate the filesystem and probe its type. */
 int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,

@@ -80,6 +80,8 @@ static const struct {
 static int parse_type(const char *key, const char *val, struct oci_mount *m, bool *xfs,
 		      struct imgfs_error *err)
 {
+	struct imgfs_error why;
+
 	/*
 	 * The annotation format names the drivers (ext4 serves ext2 and ext3
 	 * too), not every word imgfs-mount accepts.  XFS is part of the format
@@ -93,26 +95,19 @@ static int parse_type(const char *key, const char *val, struct oci_mount *m, boo
 	if (strcmp(val, "auto") && strcmp(val, "ext4") && strcmp(val, "xfs"))
 		return imgfs_error_set(err, EINVAL, "%s: type=%s: unknown filesystem type (auto, ext4, xfs)",
 				       key, val);
-	if (imgfs_image_parse_option("type", val, &m->img) < 0)
-		return imgfs_error_set(err, EINVAL, "%s: type=%s: refused", key, val);
+	if (imgfs_image_parse_option("type", val, &m->img, &why) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: %s", key, why.msg);
 	return 0;
 }
 
 static int parse_location(const char *key, const char *k, const char *val, struct oci_mount *m,
 			  struct imgfs_error *err)
 {
-	bool is_offset = !strcmp(k, "offset");
-	const char *what = is_offset ? "not a byte count" : "not a partition number (1, 2, ...)";
-	uint64_t n;
+	struct imgfs_error why;
 
-	/*
-	 * Checked here first so that the message can name the annotation;
-	 * image.c stays the one place that decides what is in range (and
-	 * logs its own line for what only it knows, like a partition limit).
-	 */
-	if (parse_u64(val, &n) < 0 || (!is_offset && n == 0) ||
-	    imgfs_image_parse_option(k, val, &m->img) < 0)
-		return imgfs_error_set(err, EINVAL, "%s: %s=%s: %s", key, k, val, what);
+	/* image.c is the one place that decides what is in range. */
+	if (imgfs_image_parse_option(k, val, &m->img, &why) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: %s", key, why.msg);
 	return 0;
 }
 
@@ -191,6 +186,7 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 	_cleanup_free_ char *copy = NULL;
 	bool seen[K_COUNT] = { false };
 	const char *mode = NULL;
+	struct imgfs_error why;
 	bool xfs = false;
 	char *item;
 	int r;
@@ -233,10 +229,8 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 		return imgfs_error_set(err, EINVAL, "%s: missing source=<path of the image on the host>", key);
 	if (!seen[K_TARGET])
 		return imgfs_error_set(err, EINVAL, "%s: missing target=<path in the container>", key);
-	if (m->img.has_offset && m->img.partition)
-		return imgfs_error_set(err, EINVAL, "%s: offset= and partition= exclude each other", key);
-	if (imgfs_image_check_options(&m->img) < 0)
-		return imgfs_error_set(err, EINVAL, "%s: conflicting image options", key);
+	if (imgfs_image_check_options(&m->img, &why) < 0)
+		return imgfs_error_set(err, EINVAL, "%s: %s", key, why.msg);
 	/* Valid annotations that ask for what imgfs cannot do yet. */
 	if (m->writable)
 		return imgfs_error_set(err, EOPNOTSUPP,
