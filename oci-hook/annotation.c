@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "annotation.h"
+#include "ocipath.h"
 
 bool oci_mount_key_is_ours(const char *key)
 {
@@ -22,42 +23,6 @@ static bool name_char_ok(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	       c == '_' || c == '.' || c == '-';
-}
-
-enum target_verdict { TARGET_OK, TARGET_RELATIVE, TARGET_DOTDOT, TARGET_ROOT };
-
-/*
- * Lexical normalisation of a path inside the container: drop empty and "."
- * components.  ".." is refused rather than resolved: the hook resolves the
- * target later inside the root without following links out of it, and a
- * ".." here could only mean the writer hoped to step outside.
- */
-static enum target_verdict normalise_target(const char *in, char *out)
-{
-	char *o = out;
-
-	if (in[0] != '/')
-		return TARGET_RELATIVE;
-	for (const char *p = in; *p;) {
-		const char *end;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		end = strchrnul(p, '/');
-		len = (size_t)(end - p);
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return TARGET_DOTDOT;
-		if (len && !(len == 1 && p[0] == '.')) {
-			*o++ = '/';
-			memcpy(o, p, len);
-			o += len;
-		}
-		p = end;
-	}
-	*o = '\0';
-	/* Mounting over the root would hide the container's whole filesystem. */
-	return o == out ? TARGET_ROOT : TARGET_OK;
 }
 
 /* The keys an annotation value may hold; ro and rw share one slot. */
@@ -153,18 +118,25 @@ static int parse_item(const char *key, char *item, struct oci_mount *m, bool see
 
 		if (!norm)
 			return imgfs_error_set(err, ENOMEM, "%s: out of memory", key);
-		switch (normalise_target(val, norm)) {
-		case TARGET_RELATIVE:
+		/*
+		 * ".." is refused rather than resolved: the hook resolves the
+		 * target later inside the root without following links out of
+		 * it, and a ".." here could only mean the writer hoped to
+		 * step outside.
+		 */
+		switch (oci_path_normalise(val, norm, NULL)) {
+		case OCI_PATH_RELATIVE:
 			return imgfs_error_set(err, EINVAL, "%s: target=%s: not an absolute path", key, val);
-		case TARGET_DOTDOT:
+		case OCI_PATH_DOTDOT:
 			return imgfs_error_set(err, EINVAL,
 					       "%s: target=%s: \"..\" would leave the container root", key, val);
-		case TARGET_ROOT:
-			return imgfs_error_set(err, EINVAL,
-					       "%s: target=%s: cannot mount over the container root", key, val);
-		case TARGET_OK:
+		case OCI_PATH_OK:
 			break;
 		}
+		/* Mounting over the root would hide the container's whole filesystem. */
+		if (!strcmp(norm, "/"))
+			return imgfs_error_set(err, EINVAL,
+					       "%s: target=%s: cannot mount over the container root", key, val);
 		m->target = steal_pointer(&norm);
 		return 0;
 	}

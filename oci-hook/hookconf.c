@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hookconf.h"
+#include "ocipath.h"
 
 void hookconf_free(struct hookconf *conf)
 {
@@ -26,39 +27,6 @@ static char *trim(char *s)
 	return s;
 }
 
-/*
- * Normalise an allowed directory in place: collapse repeated slashes, drop
- * a trailing one.  "." and ".." are refused rather than interpreted: the
- * source is compared as a real path, so the directory must be written as
- * one too.  Returns false for those.
- */
-static bool normalise_dir(char *dir)
-{
-	char *o = dir;
-
-	for (const char *p = dir; *p;) {
-		const char *end;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		end = strchrnul(p, '/');
-		len = (size_t)(end - p);
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		if (len) {
-			*o++ = '/';
-			memmove(o, p, len);
-			o += len;
-		}
-		p = end;
-	}
-	if (o == dir)
-		*o++ = '/';	/* "/" itself: every real path is inside */
-	*o = '\0';
-	return true;
-}
-
 static int add_dir(struct hookconf *conf, const char *dir)
 {
 	char **v = reallocarray(conf->allow, conf->n_allow + 1, sizeof(*v));
@@ -77,6 +45,8 @@ static int parse_line(char *line, const char *name, unsigned lineno, struct hook
 		      struct imgfs_error *err)
 {
 	char *s = trim(line), *eq, *key, *val;
+	_cleanup_free_ char *dir = NULL;
+	bool had_dot;
 
 	if (!*s || *s == '#')
 		return 0;
@@ -95,11 +65,18 @@ static int parse_line(char *line, const char *name, unsigned lineno, struct hook
 	if (val[0] != '/')
 		return imgfs_error_set(err, EINVAL, "%s:%u: allow = %s: not an absolute path",
 				       name, lineno, val);
-	if (!normalise_dir(val))
+	/*
+	 * "." and ".." are refused rather than interpreted: the source is
+	 * compared as a real path, so the directory must be written as one.
+	 */
+	dir = malloc(strlen(val) + 1);
+	if (!dir)
+		return imgfs_error_set(err, ENOMEM, "%s: out of memory", name);
+	if (oci_path_normalise(val, dir, &had_dot) != OCI_PATH_OK || had_dot)
 		return imgfs_error_set(err, EINVAL,
 				       "%s:%u: allow = %s: write the directory without \".\" or \"..\"",
 				       name, lineno, val);
-	if (add_dir(conf, val) < 0)
+	if (add_dir(conf, dir) < 0)
 		return imgfs_error_set(err, ENOMEM, "%s: out of memory", name);
 	return 0;
 }
