@@ -256,11 +256,9 @@ int ext4_map_block(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk,
 	return map_indirect(e, in, lblk, map);
 }
 
-int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size_t *size)
+/* How many bytes of inline data @in holds: i_block plus system.data. */
+static int inline_size(struct ext4_fs *e, struct ext4_inode *in, size_t *n)
 {
-	struct ext2_inode_large raw = in->raw;
-	_cleanup_free_ char *buf = NULL;
-	size_t n = 0, got = 0;
 	errcode_t err;
 	int r;
 
@@ -268,13 +266,28 @@ int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size
 	r = ext4_xattr_check(e, in);
 	if (r < 0)
 		return r;
-	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
+	*n = 0;
+	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, n);
 	if (err)
 		return ext4_errno(err, in->ino, "reading inline data");
-	/* i_block plus the system.data xattr, which lives in the inode's spare bytes. */
-	if (n < EXT4_MIN_INLINE_DATA_SIZE || n > EXT4_MIN_INLINE_DATA_SIZE + e->inode_size)
+	/* system.data lives in the inode's spare bytes. */
+	if (*n < EXT4_MIN_INLINE_DATA_SIZE || *n > EXT4_MIN_INLINE_DATA_SIZE + e->inode_size)
 		return fs_corrupt("inode %llu: %zu bytes of inline data do not fit an inode",
-				  (unsigned long long)in->ino, n);
+				  (unsigned long long)in->ino, *n);
+	return 0;
+}
+
+int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size_t *size)
+{
+	struct ext2_inode_large raw = in->raw;
+	_cleanup_free_ char *buf = NULL;
+	size_t n, got;
+	errcode_t err;
+	int r;
+
+	r = inline_size(e, in, &n);
+	if (r < 0)
+		return r;
 	buf = malloc(n);
 	if (!buf)
 		return -ENOMEM;
@@ -299,16 +312,12 @@ static int map_inline(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos,
 		      struct imgfs_iomap *map)
 {
 	uint64_t size = ext4_inode_size(e, in), inline_len;
-	size_t n = 0;
-	errcode_t err;
+	size_t n;
 	int r;
 
-	r = ext4_xattr_check(e, in);
+	r = inline_size(e, in, &n);
 	if (r < 0)
 		return r;
-	err = ext2fs_inline_data_size(e->fs, (ext2_ino_t)in->ino, &n);
-	if (err)
-		return ext4_errno(err, in->ino, "reading inline data");
 	inline_len = MIN((uint64_t)n, size);
 	if (pos < inline_len)
 		*map = (struct imgfs_iomap){ .offset = 0, .length = inline_len,
