@@ -178,12 +178,7 @@ run_inside() {
 		"$ns/run/mnt" "$_k2" "$ns/run" "$_mopts" "$@" >"$ns/inside.out" 2>&1 &
 	_bg=$!
 	track_pid $_bg
-	_i=0
-	while [ ! -e "$ns/run/mounted" ] && [ $_i -lt 600 ] && kill -0 $_bg 2>/dev/null; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	if [ -e "$ns/run/mounted" ]; then
+	if wait_for_file "$ns/run/mounted" $_bg 600; then
 		# From outside: who runs the server, and the namespace's root.
 		_pids=$(imgfs_server_pids "$_img")
 		_srv=${_pids#* } _sup=${_pids% *}
@@ -234,12 +229,7 @@ our_leftovers() {
 }
 
 finish() {
-	_i=0
-	while [ -n "$(our_leftovers)" ] && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	our_leftovers >>"$problems"
+	settled_leftovers our_leftovers >>"$problems"
 	if [ -s "$problems" ]; then
 		not_ok "$1"
 		diag_file "$problems" 70

@@ -175,12 +175,7 @@ compare_mount() {
 	fi
 	unmount "$kdir" || echo "cannot unmount the kernel mount" >>"$problems"
 	# The server must go away by itself once unmounted.
-	i=0
-	while [ -n "$(leftovers)" ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	leftovers >>"$problems"
+	settled_leftovers >>"$problems"
 	if [ -s "$problems" ]; then
 		not_ok "$desc"
 		diag_file "$problems" 70

@@ -313,13 +313,31 @@ leftovers() {
 
 # assert_clean DESC: a test line saying nothing is left behind.  Servers
 # exit by themselves after the unmount, so give them a moment.
-assert_clean() {
+# wait_for_file FILE PID TENTHS: until FILE exists, process PID has ended
+# or TENTHS tenths of a second have passed; true if FILE exists.
+wait_for_file() {
 	_i=0
-	while [ -n "$(leftovers)" ] && [ $_i -lt 50 ]; do
+	while [ ! -e "$1" ] && [ $_i -lt "$3" ] && kill -0 "$2" 2>/dev/null; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	leftovers >"$TEST_TMP/.leftovers"
+	[ -e "$1" ]
+}
+
+# settled_leftovers [CMD]: what CMD (default: leftovers) still reports
+# once servers have had 5 s to exit by themselves after their unmount.
+settled_leftovers() {
+	_cmd=${1:-leftovers}
+	_i=0
+	while [ -n "$($_cmd)" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	$_cmd
+}
+
+assert_clean() {
+	settled_leftovers >"$TEST_TMP/.leftovers"
 	if [ -s "$TEST_TMP/.leftovers" ]; then
 		not_ok "$1"
 		diag_file "$TEST_TMP/.leftovers"

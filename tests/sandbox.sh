@@ -341,11 +341,7 @@ SCRIPT
 		fi
 		bg=$!
 		track_pid $bg
-		i=0
-		while [ ! -e "$TEST_TMP/rootless.mounted" ] && [ $i -lt 300 ] && kill -0 $bg 2>/dev/null; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		wait_for_file "$TEST_TMP/rootless.mounted" $bg 300
 		set -- $(server_pids)
 		sup=${1#-} srv=${2#-}
 		if [ -e "$TEST_TMP/rootless.mounted" ]; then
