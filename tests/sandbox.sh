@@ -232,10 +232,8 @@ track_image "$many/img.ext4"
 hung=0
 for round in 1 2 3 4 5 6 7 8; do
 	imgfs_mount "$many/img.ext4" "$mnt" || bail_out "cannot mount $many/img.ext4"
-	srv=$(for d in /proc/[0-9]*; do
-		[ "$(cat $d/comm 2>/dev/null)" = imgfs-server ] && ls -l $d/fd 2>/dev/null | grep -q "$many/img.ext4" &&
-			echo ${d#/proc/}
-	done | head -n 1)
+	srv=$(imgfs_server_pids "$many/img.ext4")
+	srv=${srv#* }
 	tar -C "$mnt" -cf - files 2>/dev/null | cat >/dev/null &
 	reader=$!
 	sleep 0.$((round * 11))
