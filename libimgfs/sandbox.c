@@ -31,16 +31,18 @@ static int supervisor_channel = -1;
 /* The host id a rootful server runs as: nobody/nogroup. */
 #define SANDBOX_UNPRIVILEGED_ID 65534
 
-static bool have_cap(cap_value_t cap)
+/* May we map and switch to any id: CAP_SETUID and CAP_SETGID, effective? */
+static bool may_set_any_id(void)
 {
 	cap_t caps = cap_get_proc();
-	cap_flag_value_t v = CAP_CLEAR;
+	cap_flag_value_t uid = CAP_CLEAR, gid = CAP_CLEAR;
 
 	if (caps) {
-		cap_get_flag(caps, cap, CAP_EFFECTIVE, &v);
+		cap_get_flag(caps, CAP_SETUID, CAP_EFFECTIVE, &uid);
+		cap_get_flag(caps, CAP_SETGID, CAP_EFFECTIVE, &gid);
 		cap_free(caps);
 	}
-	return v == CAP_SET;
+	return uid == CAP_SET && gid == CAP_SET;
 }
 
 /* Is @id mapped into our user namespace (per /proc/self/uid_map or gid_map)? */
@@ -68,7 +70,7 @@ struct sandbox_ids {
  */
 static void choose_ids(struct sandbox_ids *ids)
 {
-	ids->privileged = have_cap(CAP_SETUID) && have_cap(CAP_SETGID);
+	ids->privileged = may_set_any_id();
 	ids->uid = geteuid();
 	ids->gid = getegid();
 	if (!ids->privileged)
