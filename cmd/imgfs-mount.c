@@ -182,19 +182,6 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 	return 0;
 }
 
-/* Reap the server; returns its exit status as the shell would show it. */
-static int reap(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
 /* Wait up to @ms for the server to exit after its mount is gone. */
 static void reap_with_timeout(pid_t pid, int ms)
 {
@@ -211,16 +198,16 @@ static void reap_with_timeout(pid_t pid, int ms)
  * Start the server, mount its descriptor on the target and wait until it
  * has answered INIT.  On failure nothing is mounted and the server is gone.
  */
-static int mount_image(const struct mount_args *a, pid_t *server)
+static int mount_image(const struct mount_args *a, pid_t *server_pid)
 {
 	_cleanup_image_ struct imgfs_image *img = NULL;
 	_cleanup_close_ int fuse_fd = -1;
-	_cleanup_close_ int status_fd = -1;
-	struct imgfs_error err = { 0 };
-	char source[PATH_MAX], target[PATH_MAX], text[600];
 	_cleanup_close_ int abort_fd = -1;
-	pid_t pid = -1;
-	int kind, r;
+	struct imgfs_server server = { -1, -1 };
+	struct imgfs_error err = { 0 };
+	char source[PATH_MAX];
+	dev_t dev = 0;
+	int r;
 
 	if (a->no_sandbox)
 		log_warn("--no-sandbox: the server runs unconfined; a hostile image can reach "
@@ -231,11 +218,11 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	if (r == 0)
 		r = imgfs_open_fuse_dev(&fuse_fd, &err);
 	if (r == 0)
-		r = imgfs_spawn_server(&(struct imgfs_spawn_params){
+		r = imgfs_server_start(&(struct imgfs_spawn_params){
 			.img = img, .fuse_fd = fuse_fd, .foreground = a->foreground,
 			.debug = a->debug, .verbose = a->verbose, .no_sandbox = a->no_sandbox,
 			.listing_memory = a->listing_memory,
-		}, &pid, &status_fd, &err);
+		}, &server, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
 		return r;
@@ -244,32 +231,16 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 		log_info("%s: %s filesystem, %llu bytes at offset %llu", a->image, img->fstype,
 			 (unsigned long long)img->size, (unsigned long long)img->offset);
 
-	kind = imgfs_status_recv(status_fd, text, sizeof(text));
-	if (kind != IMGFS_STATUS_OPENED) {
-		if (kind == IMGFS_STATUS_ERROR)
-			log_err("%s", text);
-		else
-			log_err("%s: imgfs-server exited before serving (status %d)", a->image,
-				reap(pid));
-		if (kind == IMGFS_STATUS_ERROR)
-			reap(pid);
-		return -EIO;
-	}
-
 	if (!realpath(a->image, source))
 		snprintf(source, sizeof(source), "%s", a->image);
-	/* Now: once mounted, the target cannot be looked at before INIT. */
-	if (!realpath(a->target, target))
-		snprintf(target, sizeof(target), "%s", a->target);
 	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
 		.noexec = a->noexec, .read_only = true,
-	}, &err);
+	}, &dev, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
-		close(steal_fd(&status_fd));	/* the server sees EOF and exits */
-		reap(pid);
+		imgfs_server_cancel(&server);
 		return r;
 	}
 	/* The server holds its own copy; ours must not keep the connection alive. */
@@ -280,18 +251,17 @@ static int mount_image(const struct mount_args *a, pid_t *server)
 	 * end the connection if the server dies with a thread stuck in the
 	 * kernel (see sandbox.h).  Without fusectl it does without.
 	 */
-	imgfs_open_fuse_abort(target, &abort_fd);
-	if (imgfs_status_send_fd(status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) < 0 ||
-	    imgfs_status_recv(status_fd, NULL, 0) != IMGFS_STATUS_READY) {
-		log_err("%s: imgfs-server exited before answering the kernel (status %d)",
-			a->image, reap(pid));
+	imgfs_open_fuse_abort(dev, &abort_fd);
+	r = imgfs_server_serve(&server, a->image, abort_fd, &err);
+	if (r < 0) {
+		log_err("%s", err.msg);
 		umount2(a->target, MNT_DETACH);
-		return -EIO;
+		return r;
 	}
 	if (a->verbose)
 		log_info("%s mounted on %s; data path: userspace iomap (this kernel offers no fuse-iomap)",
 			 a->image, a->target);
-	*server = pid;
+	*server_pid = server.pid;
 	return 0;
 }
 
@@ -311,7 +281,7 @@ static int run_foreground(const struct mount_args *a, pid_t server)
 	/* Ctrl-C reaches the server, which stops; then we clean up the mount. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
-	status = reap(server);
+	status = imgfs_wait_status(server);
 	unmount_if_mounted(a->target);
 	return status == 0 ? 0 : 1;
 }
@@ -330,7 +300,7 @@ static int run_command(const struct mount_args *a, pid_t server)
 		log_err("%s: %s", a->command[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	} else {
-		status = reap(child);
+		status = imgfs_wait_status(child);
 	}
 	if (imgfs_unmount(a->target, false, &err) < 0) {
 		log_warn("%s; detaching it", err.msg);

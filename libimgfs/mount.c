@@ -39,42 +39,127 @@ int imgfs_check_mountpoint(const char *target, struct imgfs_error *err)
 	return 0;
 }
 
-static int do_mount(const struct imgfs_mount_params *p, const char *type, const char *extra)
+static void mnt_tablep(struct libmnt_table **tb)
 {
-	unsigned long flags = MS_NOSUID | MS_NODEV | (p->read_only ? MS_RDONLY : 0) |
-			      (p->noexec ? MS_NOEXEC : 0);
-	char data[256];
+	mnt_free_table(*tb);
+}
 
+static int mount_error(const char *target, int e, struct imgfs_error *err)
+{
+	if (e == EPERM)
+		return imgfs_error_set(err, e,
+				       "%s: not allowed to mount here: run as root, inside a user and mount namespace you own (unshare -Urm, podman unshare), or use --unshare",
+				       target);
+	return imgfs_error_set(err, e, "%s: mount failed: %s", target, strerror(e));
+}
+
+/* Report a failed fsconfig() step, with the kernel's own message when it left one. */
+static int fs_context_error(int fs_fd, int e, const char *step, const char *target,
+			    struct imgfs_error *err)
+{
+	char why[256];
+	/* The fs_context log holds lines such as "e fuse: Invalid user_id". */
+	ssize_t n = read(fs_fd, why, sizeof(why) - 1);
+
+	if (n > 2) {
+		why[n] = '\0';
+		why[strcspn(why, "\n")] = '\0';
+		return imgfs_error_set(err, e, "%s: mount failed: %s: %s (%s)", target, step,
+				       strerror(e), why + 2);
+	}
+	return imgfs_error_set(err, e, "%s: mount failed: %s: %s", target, step, strerror(e));
+}
+
+/* fsconfig() one string parameter, or a flag when @value is NULL. */
+static int set_param(int fs_fd, const char *key, const char *value, const char *target,
+		     struct imgfs_error *err)
+{
+	if (fsconfig(fs_fd, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, value, 0) == 0)
+		return 0;
+	return fs_context_error(fs_fd, errno, key, target, err);
+}
+
+/* The device number of the mount @mnt_fd, from mountinfo: nothing on it is touched. */
+static int mount_devno(int mnt_fd, dev_t *dev)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	_cleanup_fclose_ FILE *f = NULL;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	char path[64], line[128];
+	int id = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", mnt_fd);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &id) == 1)
+			break;
+	if (id < 0 || !tb || mnt_table_parse_file(tb, "/proc/self/mountinfo") != 0)
+		return -EIO;
+	it = mnt_new_iter(MNT_ITER_BACKWARD);
+	if (!it)
+		return -ENOMEM;
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		if (mnt_fs_get_id(fs) == id) {
+			*dev = mnt_fs_get_devno(fs);
+			mnt_free_iter(it);
+			return 0;
+		}
+	}
+	mnt_free_iter(it);
+	return -ENOENT;
+}
+
+int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t *dev,
+			struct imgfs_error *err)
+{
+	_cleanup_close_ int fs_fd = -1;
+	_cleanup_close_ int mnt_fd = -1;
+	unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			 (p->read_only ? MOUNT_ATTR_RDONLY : 0) | (p->noexec ? MOUNT_ATTR_NOEXEC : 0);
+	char fd[16], rootmode[16], uid[16], gid[16];
+	int r;
+
+	fs_fd = fsopen("fuse", FSOPEN_CLOEXEC);
+	if (fs_fd < 0)
+		return mount_error(p->target, errno, err);
+	snprintf(fd, sizeof(fd), "%d", p->fuse_fd);
+	snprintf(rootmode, sizeof(rootmode), "%o", S_IFDIR);
+	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)p->gid);
 	/*
 	 * default_permissions: the kernel checks modes and owners exactly as
 	 * it would for the kernel's own driver; the server never decides.
 	 */
-	snprintf(data, sizeof(data),
-		 "fd=%d,rootmode=%o,user_id=%u,group_id=%u,default_permissions%s%s",
-		 p->fuse_fd, S_IFDIR, (unsigned)p->uid, (unsigned)p->gid,
-		 p->allow_other ? ",allow_other" : "", extra);
-	return mount(p->source, p->target, type, flags, data) < 0 ? -errno : 0;
-}
-
-int imgfs_mount_fuse(const struct imgfs_mount_params *p, struct imgfs_error *err)
-{
-	int r = do_mount(p, IMGFS_FSTYPE, "");
-
-	/* Kernels that do not parse "fuse.SUBTYPE" take subtype= instead. */
-	if (r == -ENODEV)
-		r = do_mount(p, "fuse", ",subtype=imgfs");
-	if (r == -EPERM)
-		return imgfs_error_set(err, EPERM,
-				       "%s: not allowed to mount here: run as root, inside a user and mount namespace you own (unshare -Urm, podman unshare), or use --unshare",
-				       p->target);
-	if (r < 0)
-		return imgfs_error_set(err, -r, "%s: mount failed: %s", p->target, strerror(-r));
+	if ((r = set_param(fs_fd, "source", p->source, p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "subtype", "imgfs", p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "fd", fd, p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "rootmode", rootmode, p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "user_id", uid, p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "group_id", gid, p->target, err)) < 0 ||
+	    (r = set_param(fs_fd, "default_permissions", NULL, p->target, err)) < 0 ||
+	    (p->allow_other && (r = set_param(fs_fd, "allow_other", NULL, p->target, err)) < 0))
+		return r;
+	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fs_context_error(fs_fd, errno, "create", p->target, err);
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, attrs);
+	if (mnt_fd < 0)
+		return imgfs_error_set(err, errno, "%s: mount failed: fsmount: %s", p->target,
+				       strerror(errno));
+	if (move_mount(mnt_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return mount_error(p->target, errno, err);
+	if (dev && mount_devno(mnt_fd, dev) < 0)
+		*dev = 0;
 	return 0;
 }
 
-static void mnt_tablep(struct libmnt_table **tb)
+int imgfs_mount_fuse(const struct imgfs_mount_params *p, dev_t *dev, struct imgfs_error *err)
 {
-	mnt_free_table(*tb);
+	_cleanup_close_ int target_fd = open(p->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (target_fd < 0)
+		return imgfs_error_set(err, errno, "mount point %s: %s", p->target, strerror(errno));
+	return imgfs_mount_fuse_at(p, target_fd, dev, err);
 }
 
 /*
@@ -101,23 +186,14 @@ static int find_imgfs_mount(struct libmnt_table *tb, const char *target, const c
 	return 0;
 }
 
-int imgfs_open_fuse_abort(const char *real_target, int *fd)
+int imgfs_open_fuse_abort(dev_t dev, int *fd)
 {
-	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
-	struct imgfs_error err;
-	struct libmnt_fs *fs;
 	char path[64];
-	int r;
 
-	*fd = -1;
-	r = find_imgfs_mount(tb, real_target, real_target, &fs, &err);
-	if (r < 0)
-		return r;
 	/* The connection is named after the superblock's (anonymous) device. */
-	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
-		 minor(mnt_fs_get_devno(fs)));
-	*fd = open(path, O_WRONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", minor(dev));
+	*fd = dev ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+	return *fd < 0 ? (dev ? -errno : -ENOENT) : 0;
 }
 
 int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)

@@ -27,15 +27,25 @@ int imgfs_open_fuse_dev(int *fd, struct imgfs_error *err);
 /* Check that @target is an existing directory we may mount on. */
 int imgfs_check_mountpoint(const char *target, struct imgfs_error *err);
 
-/* mount(2) FUSE on the target: always nosuid,nodev, subtype imgfs. */
-int imgfs_mount_fuse(const struct imgfs_mount_params *p, struct imgfs_error *err);
+/*
+ * Mount FUSE (type fuse.imgfs, always nosuid,nodev, default_permissions)
+ * on the directory @target_fd refers to (any kind of descriptor, O_PATH
+ * included); p->target names it in messages.  *@dev (when not NULL) gets
+ * the new superblock's device number, or 0 if it could not be read.  The
+ * mount itself is never touched: the server need not have answered yet.
+ */
+int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t *dev,
+			struct imgfs_error *err);
+
+/* The same on the path p->target. */
+int imgfs_mount_fuse(const struct imgfs_mount_params *p, dev_t *dev, struct imgfs_error *err);
 
 /*
- * Open the fusectl "abort" file of the imgfs mount on @real_target (a
- * canonical path), for whoever must be able to end the connection later.
- * -errno when fusectl is not mounted or not ours to write.
+ * Open the fusectl "abort" file of the FUSE connection whose superblock is
+ * @dev, for whoever must be able to end the connection later.  -errno when
+ * fusectl is not mounted or not ours to write.
  */
-int imgfs_open_fuse_abort(const char *real_target, int *fd);
+int imgfs_open_fuse_abort(dev_t dev, int *fd);
 
 /* Unmount @target after checking (libmount) that it is an imgfs mount. */
 int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err);

@@ -71,6 +71,8 @@ static void exec_server(const char *server, char *const argv[], const int source
 		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
 		    dup2(null_fd, 2) < 0)
 			_exit(127);
+		/* Nor its session: a closing terminal must not hang up the mount. */
+		setsid();
 	}
 	/* Nothing else is inherited: close everything above ours. */
 	syscall(SYS_close_range, IMGFS_SERVER_LAST_FD + 1, ~0U, 0);
@@ -224,4 +226,66 @@ int imgfs_status_recv_fd(int fd, char *text, size_t size, int *passfd)
 int imgfs_status_recv(int fd, char *text, size_t size)
 {
 	return imgfs_status_recv_fd(fd, text, size, NULL);
+}
+
+int imgfs_wait_status(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *s,
+		       struct imgfs_error *err)
+{
+	char text[600];
+	int kind, r;
+
+	s->pid = -1;
+	s->status_fd = -1;
+	r = imgfs_spawn_server(p, &s->pid, &s->status_fd, err);
+	if (r < 0)
+		return r;
+	kind = imgfs_status_recv(s->status_fd, text, sizeof(text));
+	if (kind == IMGFS_STATUS_OPENED)
+		return 0;
+	close(steal_fd(&s->status_fd));
+	r = imgfs_wait_status(s->pid);
+	s->pid = -1;
+	if (kind == IMGFS_STATUS_ERROR)
+		return imgfs_error_set(err, EIO, "%s", text);
+	return imgfs_error_set(err, EIO, "%s: imgfs-server exited before serving (status %d)",
+			       p->img->path, r);
+}
+
+int imgfs_server_serve(struct imgfs_server *s, const char *image, int abort_fd,
+		       struct imgfs_error *err)
+{
+	int r;
+
+	if (imgfs_status_send_fd(s->status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) == 0 &&
+	    imgfs_status_recv(s->status_fd, NULL, 0) == IMGFS_STATUS_READY) {
+		close(steal_fd(&s->status_fd));
+		return 0;
+	}
+	close(steal_fd(&s->status_fd));
+	r = imgfs_wait_status(s->pid);
+	s->pid = -1;
+	return imgfs_error_set(err, EIO,
+			       "%s: imgfs-server exited before answering the kernel (status %d)",
+			       image, r);
+}
+
+void imgfs_server_cancel(struct imgfs_server *s)
+{
+	if (s->status_fd >= 0)
+		close(steal_fd(&s->status_fd));
+	if (s->pid > 0)
+		imgfs_wait_status(s->pid);
+	s->pid = -1;
 }

@@ -54,6 +54,34 @@ struct imgfs_spawn_params {
 int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *status_fd,
 		       struct imgfs_error *err);
 
+/* A started server, from spawning until it serves. */
+struct imgfs_server {
+	pid_t pid;		/* -1 once reaped */
+	int status_fd;		/* -1 once it serves or is given up */
+};
+
+/*
+ * Spawn the server and wait until it has opened the filesystem.  On
+ * failure @err holds the server's own message (or how it died) and the
+ * server is gone.
+ */
+int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *s,
+		       struct imgfs_error *err);
+
+/*
+ * Its connection is mounted: hand the server @abort_fd (-1 if none) and
+ * wait until it has answered INIT.  On failure the server is gone and the
+ * caller must undo the mount; @image names it in the message.
+ */
+int imgfs_server_serve(struct imgfs_server *s, const char *image, int abort_fd,
+		       struct imgfs_error *err);
+
+/* Give up on a server not serving yet: it exits when its socket closes. */
+void imgfs_server_cancel(struct imgfs_server *s);
+
+/* Wait for @pid; returns its exit status as a shell shows it, or -1. */
+int imgfs_wait_status(pid_t pid);
+
 /* Send one status record of @kind with an optional text. */
 int imgfs_status_send(int fd, char kind, const char *text);
 /* The same, passing descriptor @passfd along (SCM_RIGHTS) unless it is -1. */
