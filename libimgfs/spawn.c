@@ -14,7 +14,8 @@
 
 /*
  * The server next to the running helper wins over the installed one, so a
- * build tree runs its own server without any environment variable.
+ * build tree runs its own server without any environment variable (the
+ * build tree's OCI hook lives in oci-hook/, its server in cmd/).
  */
 static int find_server(char *path, size_t size)
 {
@@ -26,6 +27,11 @@ static int find_server(char *path, size_t size)
 		snprintf(path, size, "%s/imgfs-server", dirname(self));
 		if (access(path, X_OK) == 0)
 			return 0;
+		if (strcmp(self, IMGFS_BUILDDIR "/oci-hook") == 0) {
+			snprintf(path, size, "%s/cmd/imgfs-server", IMGFS_BUILDDIR);
+			if (access(path, X_OK) == 0)
+				return 0;
+		}
 	}
 	snprintf(path, size, "%s/imgfs-server", IMGFS_SBINDIR);
 	if (access(path, X_OK) == 0)
