@@ -110,6 +110,22 @@ static int parse_args(int argc, char **argv, struct hook_args *a)
 	return 0;
 }
 
+/*
+ * podman 4 splits --annotation at commas, so "io.imgfs.mount.x=source=A,
+ * target=B" arrives as two annotations, the second keyed "target".  Seeing
+ * such a stray key is worth a hint on how to quote.
+ */
+static bool looks_split_by_podman(const struct oci_annotations *ann)
+{
+	static const char *const keys[] = { "target", "ro", "rw", "type", "offset", "partition" };
+
+	for (size_t i = 0; i < ann->n; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+			if (!strcmp(ann->v[i].key, keys[k]))
+				return true;
+	return false;
+}
+
 /* Every annotation of ours, parsed; the first bad one is the error. */
 static int collect_mounts(const struct oci_annotations *ann, struct hook_mount **out, size_t *n)
 {
@@ -134,7 +150,9 @@ static int collect_mounts(const struct oci_annotations *ann, struct hook_mount *
 		*hm = (struct hook_mount){ .fuse_fd = -1, .server = { -1, -1 } };
 		r = oci_mount_parse(ann->v[i].key, ann->v[i].value, &hm->m, &err);
 		if (r < 0) {
-			log_err("%s", err.msg);
+			log_err("%s%s", err.msg, looks_split_by_podman(ann) ?
+				" (podman splits --annotation at commas: quote the whole annotation, "
+				"--annotation '\"io.imgfs.mount.NAME=source=...,target=...\"')" : "");
 			*out = mounts;
 			return r;
 		}
