@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for the OCI hook's parsers: io.imgfs.mount.* annotations,
- * /etc/imgfs/oci-hook.conf, the OCI state and config.json.  Expectations
+ * /etc/imgfs/oci-hook.conf, the OCI state and config.json; and for how
+ * it finds a target inside a container root.  Expectations
  * are literal values taken from the annotation format (DESIGN.md, issue 4)
  * and the OCI runtime spec, not from the code under test.
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "annotation.h"
+#include "container.h"
 #include "hookconf.h"
 #include "ocistate.h"
 #include "tap.h"
@@ -771,6 +776,113 @@ static void test_merge(void)
 	oci_config_free(&c);
 }
 
+/* ---- targets inside a container root ---- */
+
+/* Does @fd (from container_open_target) refer to the directory @path? */
+static bool fd_is(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && S_ISDIR(b.st_mode) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void test_open_target(void)
+{
+	char root[] = "/tmp/unit-oci-root.XXXXXX";
+	_cleanup_free_ char *p = NULL, *want = NULL, *escape = NULL;
+	struct imgfs_error err = { 0 };
+	_cleanup_close_ int root_fd = -1;
+	struct stat st;
+	int fd, r;
+
+	if (!mkdtemp(root))
+		abort();
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	umask(022);
+	if (root_fd < 0 || run("cd %s && mkdir etc tmp && touch file && ln -s /etc abs && "
+			       "ln -s ../../../../../tmp up && ln -s /nowhere/at/all dangling && "
+			       "ln -s loop loop", root) != 0)
+		abort();
+
+	r = container_open_target(root_fd, "/a/b/c", "k", &fd, &err);
+	p = xasprintf("%s/a/b/c", root);
+	ok(r == 0 && fd_is(fd, p) && stat(p, &st) == 0 && (st.st_mode & 07777) == 0755,
+	   "open_target: missing directories are created, mode 0755");
+	close(fd);
+	r = container_open_target(root_fd, "/a/b/c", "k", &fd, &err);
+	ok(r == 0 && fd_is(fd, p), "open_target: an existing target is opened as it is");
+	close(fd);
+
+	/* An absolute symlink resolves inside the root, never on the host. */
+	escape = xasprintf("unit-oci-escape-%d", (int)getpid());
+	free(p);
+	p = xasprintf("/abs/%s", escape);
+	r = container_open_target(root_fd, p, "k", &fd, &err);
+	free(p);
+	p = xasprintf("%s/etc/%s", root, escape);
+	want = xasprintf("/etc/%s", escape);
+	ok(r == 0 && fd_is(fd, p) && stat(want, &st) < 0,
+	   "open_target: /abs -> /etc is the container's /etc, not the host's");
+	close(fd);
+
+	/* "..": a relative link climbing above the root stops at the root. */
+	r = container_open_target(root_fd, "/up/y", "k", &fd, &err);
+	free(p);
+	p = xasprintf("%s/tmp/y", root);
+	ok(r == 0 && fd_is(fd, p), "open_target: up -> ../../../../../tmp stays inside the root");
+	close(fd);
+
+	r = container_open_target(root_fd, "/dangling/x", "io.imgfs.mount.d", &fd, &err);
+	expect_err(r, &err, ENOENT,
+		   "io.imgfs.mount.d: target /dangling/x: /dangling: No such file or directory",
+		   "open_target: a dangling symlink is not created through");
+	ok(fd == -1, "open_target: no descriptor on failure");
+	r = container_open_target(root_fd, "/file/z", "io.imgfs.mount.f", &fd, &err);
+	expect_err(r, &err, ENOTDIR, "io.imgfs.mount.f: target /file/z: /file: Not a directory",
+		   "open_target: a file on the way");
+	r = container_open_target(root_fd, "/loop", "io.imgfs.mount.l", &fd, &err);
+	expect_err(r, &err, ELOOP,
+		   "io.imgfs.mount.l: target /loop: /loop: a symlink loop or a /proc magic link",
+		   "open_target: a symlink loop");
+
+	/*
+	 * A magic link would lead out: with the host's /proc inside the root,
+	 * /proc/self/root is the host's root.  Needs a private mount namespace.
+	 */
+	if (geteuid() != 0) {
+		skip("open_target: /proc magic links are refused", "needs root to mount /proc");
+	} else {
+		pid_t child = fork();
+		int status = -1;
+
+		if (child == 0) {
+			_cleanup_free_ char *proc = xasprintf("%s/proc", root);
+			struct imgfs_error e;
+			int f;
+
+			if (unshare(CLONE_NEWNS) < 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mkdir(proc, 0755) < 0 || mount("/proc", proc, NULL, MS_BIND, NULL) < 0 ||
+			    run("ln -s /proc/self/root %s/hostroot", root) != 0)
+				_exit(2);
+			/* A descriptor opened before the unshare would see the old mounts. */
+			close(root_fd);
+			root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			r = container_open_target(root_fd, "/hostroot/etc", "k", &f, &e);
+			if (r != -ELOOP || f != -1)
+				printf("#   got %d: %s\n", r, r < 0 ? e.msg : "");
+			fflush(stdout);
+			_exit(r == -ELOOP && f == -1 ? 0 : 1);
+		}
+		waitpid(child, &status, 0);
+		if (!ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "open_target: /hostroot -> /proc/self/root (a magic link) is refused"))
+			diag("  child status %#x", status);
+	}
+	rm_tree(root);
+}
+
 int main(void)
 {
 	test_key_is_ours();
@@ -785,5 +897,6 @@ int main(void)
 	test_config_errors();
 	test_config_load();
 	test_merge();
+	test_open_target();
 	return done_testing();
 }
