@@ -1,11 +1,13 @@
 #!/bin/sh
-# Install the Debian 12 packages imgfs needs to build, test and benchmark.
+# Install the Debian 12 packages imgfs needs to build, test and benchmark
+# (the container runtimes and busybox-static are for the OCI hook's tests).
 set -eu
 PACKAGES="
 	build-essential autoconf automake pkg-config
 	libfuse3-dev fuse3 libext2fs-dev e2fsprogs libblkid-dev libmount-dev
 	libcap-dev libseccomp-dev libjson-c-dev
 	fuse2fs xfsprogs attr acl util-linux fdisk kmod
+	runc crun podman uidmap busybox-static
 "
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
