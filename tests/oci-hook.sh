@@ -1,0 +1,219 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# imgfs-oci-hook on its own, against stand-in containers: a process in a
+# mount namespace of its own (and a user namespace, for the rootless case)
+# with a bundle, fed the OCI state a runtime would send.  What runtimes
+# cannot show is checked here: mounts land only in the container, every
+# annotation or none is mounted, links cannot lead the target out of the
+# root, and the servers end with the container.  (oci-runc.sh and
+# oci-podman.sh run the real runtimes.)
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+need_root
+need_fuse
+need_cmd unshare setpriv mkfs.ext4 cmp
+OCI_HOOK=$top_builddir/oci-hook/imgfs-oci-hook
+need_prog "$OCI_HOOK" "$IMGFS_SERVER"
+
+USER_ID=4321
+[ "$(stat -c %a /dev/fuse)" = 666 ] || chmod 0666 /dev/fuse
+chmod 0755 "$TEST_TMP"
+
+# The image's tree: its files and owners are the truth the mounts must show.
+src=$TEST_TMP/src
+mkdir -p "$src/sub" "$TEST_TMP/images" "$TEST_TMP/other"
+echo "hello from the image" >"$src/hello"
+seq 1 5000 >"$src/sub/numbers"
+chown 1000:1000 "$src/sub/numbers"
+chmod 0600 "$src/sub/numbers"
+mkfs.ext4 -q -d "$src" "$TEST_TMP/images/a.ext4" 8M
+cp "$TEST_TMP/images/a.ext4" "$TEST_TMP/images/b.ext4"
+cp "$TEST_TMP/images/a.ext4" "$TEST_TMP/other/c.ext4"
+chmod 0644 "$TEST_TMP"/images/*.ext4 "$TEST_TMP"/other/*.ext4
+echo "allow = $TEST_TMP/images" >"$TEST_TMP/hook.conf"
+
+bundle=$TEST_TMP/bundle
+rootfs=$bundle/rootfs
+mkdir -p "$rootfs/etc"
+touch "$rootfs/afile"
+ln -s ../../../../../../../../.. "$rootfs/up"
+echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+  "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
+
+# start_container [setpriv ARGS -- ] UNSHARE-FLAGS: a stand-in container's
+# init, in namespaces of its own, waiting to be killed.  Sets $cpid.
+start_container() {
+	"$@" sleep 600 &
+	cpid=$!
+	track_pid $cpid
+	# unshare execs sleep in the same process once the namespaces exist.
+	_i=0
+	while [ "$(cat /proc/$cpid/comm 2>/dev/null)" != sleep ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+stop_container() {
+	kill $cpid 2>/dev/null
+	wait $cpid 2>/dev/null
+	untrack_pid $cpid
+}
+
+# hook ANNOTATIONS-JSON [HOOK ARGS]: run the hook as a runtime would, for
+# the container $cpid; stderr in $TEST_TMP/hook.err, status in $hook_rc.
+hook() {
+	_ann=$1
+	shift
+	printf '{"ociVersion": "1.0.2", "id": "t", "status": "creating", "pid": %d,
+		"bundle": "%s", "annotations": {%s}}' "$cpid" "$bundle" "$_ann" |
+		${as_user:-} "$OCI_HOOK" "$@" >"$TEST_TMP/hook.out" 2>"$TEST_TMP/hook.err"
+	hook_rc=$?
+}
+
+# The imgfs mounts in the container's mount namespace: "MOUNTPOINT SOURCE".
+container_mounts() {
+	awk '{ for (i = 7; $i != "-"; i++) ; if ($(i + 1) == "fuse.imgfs") print $5, $(i + 2) }' \
+		"/proc/$cpid/mountinfo" 2>/dev/null
+}
+
+# What leftovers reports, but for the stand-in container itself.
+left_but_container() {
+	leftovers | grep -v "^process: $cpid "
+}
+
+# expect_refusal DESC PATTERN: the hook failed with one line matching
+# PATTERN, and left nothing mounted in the container nor running.
+expect_refusal() {
+	if [ "$hook_rc" -eq 1 ] && [ "$(wc -l <"$TEST_TMP/hook.err")" -eq 1 ] &&
+		grep -q -- "^imgfs-oci-hook: $2" "$TEST_TMP/hook.err"; then
+		ok "$1"
+	else
+		not_ok "$1 (exit $hook_rc, want 1 and one line /$2/)"
+		diag_file "$TEST_TMP/hook.err"
+	fi
+	if [ -z "$(container_mounts)" ] && [ -z "$(settled_leftovers left_but_container)" ]; then
+		ok "$1: nothing mounted, no server left"
+	else
+		not_ok "$1: nothing mounted, no server left"
+		container_mounts | sed 's/^/# mounted: /'
+		left_but_container | sed 's/^/# /'
+	fi
+}
+
+# 1. Rootful, two images: both mounted in the container, not on the host.
+start_container unshare -m --propagation private
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/deep/new/b,ro",
+      "org.example.other": "x"' --config "$TEST_TMP/hook.conf" createRuntime
+[ "$hook_rc" -eq 0 ] && ok "rootful: two images mounted" || {
+	not_ok "rootful: two images mounted (exit $hook_rc)"
+	diag_file "$TEST_TMP/hook.err"
+}
+container_mounts | sort >"$TEST_TMP/mounts"
+printf '%s\n' "$rootfs/a $TEST_TMP/images/a.ext4" "$rootfs/deep/new/b $TEST_TMP/images/b.ext4" \
+	>"$TEST_TMP/mounts.want"
+check "rootful: each at its target inside the root, the missing one created" \
+	cmp "$TEST_TMP/mounts.want" "$TEST_TMP/mounts"
+check "rootful: the host does not see them" test -z "$(mounts_under "$TEST_TMP")"
+croot=/proc/$cpid/root$rootfs
+check "rootful: contents as in the image's tree" \
+	sh -c "cmp '$src/hello' '$croot/a/hello' && cmp '$src/sub/numbers' '$croot/deep/new/b/sub/numbers'"
+check "rootful: owners and modes as in the image's tree (no user namespace)" \
+	test "$(stat -c '%u %g %a' "$src/sub/numbers")" = "$(stat -c '%u %g %a' "$croot/a/sub/numbers")"
+if touch "$croot/a/new" 2>"$TEST_TMP/touch.err"; then
+	not_ok "rootful: writes fail with EROFS"
+else
+	check "rootful: writes fail with EROFS" grep -q "Read-only file system" "$TEST_TMP/touch.err"
+fi
+check "rootful: mounted ro,nosuid,nodev" \
+	sh -c "awk '\$5 == \"$rootfs/a\" { print \$6 }' /proc/$cpid/mountinfo | grep -q '^ro,nosuid,nodev'"
+set -- $(imgfs_server_pids "$TEST_TMP/images/a.ext4")
+check "rootful: the server runs detached, in a session of its own" \
+	test "$(ps -o sid= -p "$1" | tr -d ' ')" = "$1"
+stop_container
+check "rootful: the servers exit when the container is gone" test -z "$(settled_leftovers)"
+
+# 2. All or nothing: the second annotation fails, the first is undone.
+start_container unshare -m --propagation private
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/afile/b"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a target through a file fails the whole hook" \
+	"io.imgfs.mount.b: target /afile/b: /afile: Not a directory$"
+
+# 3. A link climbing out of the root stays in it.
+hook '"io.imgfs.mount.up": "source='"$TEST_TMP"'/images/a.ext4,target=/up/m"' \
+	--config "$TEST_TMP/hook.conf"
+check "a target through ../../.. lands inside the root" \
+	test "$(container_mounts)" = "$rootfs/m $TEST_TMP/images/a.ext4"
+stop_container
+check "...and its server exits with the container" test -z "$(settled_leftovers)"
+
+# 4. What a rootful hook refuses.
+start_container unshare -m --propagation private
+hook '"io.imgfs.mount.c": "source='"$TEST_TMP"'/other/c.ext4,target=/c"' --config "$TEST_TMP/hook.conf"
+expect_refusal "rootful: a source outside the allowed directories" \
+	"io.imgfs.mount.c: source $TEST_TMP/other/c.ext4 is not inside a directory allowed in $TEST_TMP/hook.conf"
+ln -s ../other/c.ext4 "$TEST_TMP/images/link.ext4"
+hook '"io.imgfs.mount.c": "source='"$TEST_TMP"'/images/link.ext4,target=/c"' --config "$TEST_TMP/hook.conf"
+expect_refusal "rootful: a symlink inside an allowed directory to an image outside" \
+	"io.imgfs.mount.c: source $TEST_TMP/other/c.ext4 is not inside"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/none.conf"
+expect_refusal "rootful: no configuration file allows nothing" \
+	"io.imgfs.mount.a: rootful mounts are refused: $TEST_TMP/none.conf allows no directory"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a,rw"' --config "$TEST_TMP/hook.conf"
+expect_refusal "rw is refused" "io.imgfs.mount.a: .*rw"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/nope.ext4,target=/a"' --config "$TEST_TMP/hook.conf"
+expect_refusal "a missing source" "io.imgfs.mount.a: source $TEST_TMP/images/nope.ext4: No such file or directory$"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4", "target": "/a"' --config "$TEST_TMP/hook.conf"
+expect_refusal "podman's comma split gets a hint" "io.imgfs.mount.a: .*podman splits --annotation at commas"
+hook '"org.example.other": "x"' --config "$TEST_TMP/hook.conf"
+check "no annotation of ours: nothing to do, exit 0" \
+	sh -c "[ $hook_rc -eq 0 ] && [ ! -s '$TEST_TMP/hook.err' ] && [ -z \"\$(awk '/fuse.imgfs/' /proc/$cpid/mountinfo)\" ]"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf" poststop
+check "a stage other than createRuntime is a usage error" \
+	sh -c "[ $hook_rc -eq 2 ] && grep -q 'runs at createRuntime only' '$TEST_TMP/hook.err'"
+stop_container
+
+# 5. A "container" sharing the runtime's mount namespace is refused: the
+#    mount would land on the host and outlive it.
+start_container
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf"
+expect_refusal "a container without its own mount namespace" \
+	"the container shares the runtime's mount namespace"
+stop_container
+
+# 6. Rootless: the user's own container with a user namespace mapping only
+#    that user to root.  The image's uid 0 reads as the container's root,
+#    uid 1000 (unmapped there) as the overflow id; the hook reads no
+#    configuration and mounts what the user can read.
+as_user="setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups --"
+if ! $as_user unshare -Urm true 2>/dev/null; then
+	skip "rootless" "unprivileged user namespaces are disabled"
+else
+	chown -R $USER_ID:$USER_ID "$bundle"
+	start_container setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups -- \
+		unshare -Urm --propagation private
+	hook '"io.imgfs.mount.o": "source='"$TEST_TMP"'/other/c.ext4,target=/o"' createRuntime
+	[ "$hook_rc" -eq 0 ] && ok "rootless: any image the user can read" || {
+		not_ok "rootless: any image the user can read (exit $hook_rc)"
+		diag_file "$TEST_TMP/hook.err"
+	}
+	check "rootless: mounted in the container" test "$(container_mounts)" = "$rootfs/o $TEST_TMP/other/c.ext4"
+	in_container() { nsenter -t "$cpid" -U -m -- "$@"; }
+	check "rootless: contents as in the image's tree" \
+		in_container cmp "$src/hello" "$rootfs/o/hello"
+	check "rootless: image uid/gid 0 is the container's root" \
+		test "$(in_container stat -c '%u %g' "$rootfs/o/hello")" = "0 0"
+	check "rootless: image uid/gid 1000, unmapped in the container, reads as 65534" \
+		test "$(in_container stat -c '%u %g %a' "$rootfs/o/sub/numbers")" = "65534 65534 600"
+	set -- $(imgfs_server_pids "$TEST_TMP/other/c.ext4")
+	check "rootless: the server runs as the user" test "$(stat -c %u /proc/"$1")" = $USER_ID
+	stop_container
+	check "rootless: the server exits when the container is gone" test -z "$(settled_leftovers)"
+	as_user=
+fi
+
+assert_clean "nothing left behind"
+done_testing
