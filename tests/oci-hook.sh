@@ -184,7 +184,25 @@ expect_refusal "a container without its own mount namespace" \
 	"the container shares the runtime's mount namespace"
 stop_container
 
-# 6. Rootless: the user's own container with a user namespace mapping only
+# 6. Rootful, the container in a user namespace of its own (ids 0-65535 on
+#    host 100000-165535, as runtimes map them): the image's ids read as the
+#    container's, uid 1000 as 1000.
+start_container unshare -U -m --propagation private
+echo "0 100000 65536" >/proc/$cpid/uid_map && echo "0 100000 65536" >/proc/$cpid/gid_map
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf"
+[ "$hook_rc" -eq 0 ] && ok "rootful, user namespace: mounted" || {
+	not_ok "rootful, user namespace: mounted (exit $hook_rc)"
+	diag_file "$TEST_TMP/hook.err"
+}
+check "rootful, user namespace: owners as in the image's tree" \
+	test "$(nsenter -t "$cpid" -U -m -- stat -c '%u %g %a' "$rootfs/a/sub/numbers")" = \
+	"$(stat -c '%u %g %a' "$src/sub/numbers")"
+check "rootful, user namespace: contents as in the image's tree" \
+	sh -c "nsenter -t $cpid -U -m -- cat '$rootfs/a/sub/numbers' | cmp - '$src/sub/numbers'"
+stop_container
+check "rootful, user namespace: the server exits with the container" test -z "$(settled_leftovers)"
+
+# 7. Rootless: the user's own container with a user namespace mapping only
 #    that user to root.  The image's uid 0 reads as the container's root,
 #    uid 1000 (unmapped there) as the overflow id; the hook reads no
 #    configuration and mounts what the user can read.
