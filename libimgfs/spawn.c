@@ -77,8 +77,13 @@ static void exec_server(const char *server, char *const argv[], const int source
 		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
 		    dup2(null_fd, 2) < 0)
 			_exit(127);
-		/* Nor its session: a closing terminal must not hang up the mount. */
+		/*
+		 * Nor its session (a closing terminal must not hang up the
+		 * mount), nor its working directory (which it would keep busy).
+		 */
 		setsid();
+		if (chdir("/") < 0)
+			_exit(127);
 	}
 	/* Nothing else is inherited: close everything above ours. */
 	syscall(SYS_close_range, IMGFS_SERVER_LAST_FD + 1, ~0U, 0);
