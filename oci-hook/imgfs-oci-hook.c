@@ -32,8 +32,8 @@
 /* Records between the hook and its joiner (same framing as the server's). */
 enum {
 	JOIN_FUSE_FD = 'F',	/* joiner -> hook: /dev/fuse opened in the container's userns */
-	JOIN_MOUNT = 'G',	/* hook -> joiner: the servers are ready, mount */
-	JOIN_MOUNTED = 'D',	/* joiner -> hook: one mount done; text: its device number */
+	JOIN_MOUNT = 'G',	/* hook -> joiner: mount the next one (the last one serves) */
+	JOIN_MOUNTED = 'D',	/* joiner -> hook: mounted; text: its device number */
 	JOIN_ERROR = 'E',	/* joiner -> hook: text for the user; the joiner undoes its mounts */
 	JOIN_KEEP = 'C',	/* hook -> joiner: every server serves, keep the mounts */
 };
@@ -61,7 +61,7 @@ static void usage(FILE *out)
 		"mounts, read-only inside the container, every image its annotations ask for:\n"
 		"\n"
 		"  io.imgfs.mount.NAME=source=/host/image,target=/path/in/container\n"
-		"                      [,ro][,type=auto|ext4|ext3|ext2][,offset=BYTES|partition=N]\n"
+		"                      [,ro][,type=auto|ext4][,offset=BYTES|partition=N]\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE  the directories a rootful hook may mount images from\n"
@@ -158,6 +158,39 @@ static int collect_mounts(const struct oci_annotations *ann, struct hook_mount *
 		}
 	}
 	*out = mounts;
+	return 0;
+}
+
+static int compare_targets(const void *a, const void *b)
+{
+	return strcmp(((const struct hook_mount *)a)->m.target,
+		      ((const struct hook_mount *)b)->m.target);
+}
+
+/*
+ * Mount in the order of the targets, so that one inside another image
+ * comes after it (a path sorts before every path under it); two on the
+ * same target would hide one another.
+ */
+static int order_mounts(struct hook_mount *mounts, size_t n)
+{
+	if (n < 2)
+		return 0;	/* and qsort() must not see a NULL array */
+	qsort(mounts, n, sizeof(*mounts), compare_targets);
+	for (size_t i = 1; i < n; i++) {
+		if (!strcmp(mounts[i - 1].m.target, mounts[i].m.target)) {
+			const char *first = mounts[i - 1].m.key, *second = mounts[i].m.key;
+
+			/* qsort() keeps no order among equals: name them in key order. */
+			if (strcmp(first, second) > 0) {
+				first = mounts[i].m.key;
+				second = mounts[i - 1].m.key;
+			}
+			log_err("%s: target %s is also the target of %s", second, mounts[i].m.target,
+				first);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -264,12 +297,19 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 		imgfs_error_set(&err, errno, "the container root %s: %s", root_path, strerror(errno));
 		joiner_fail(sock, &err);
 	}
+	/*
+	 * One at a time, each only once the one before serves: a target
+	 * may lie inside an earlier mount, and looking it up there needs an
+	 * answer from that mount's server.
+	 */
 	for (done = 0; done < n; done++) {
 		struct hook_mount *hm = &mounts[done];
 		_cleanup_close_ int target_fd = -1;
 		char where[PATH_MAX + 300], devno[32];
 		dev_t dev = 0;
 
+		if (done > 0 && imgfs_status_recv(sock, NULL, 0) != JOIN_MOUNT)
+			break;
 		snprintf(where, sizeof(where), "%s: target %s", hm->m.key, hm->m.target);
 		if (container_open_target(root_fd, hm->m.target, hm->m.key, &target_fd, &err) < 0 ||
 		    imgfs_mount_fuse_at(&(struct imgfs_mount_params){
@@ -355,18 +395,16 @@ static int attach_all(struct hook_mount *mounts, size_t n, const struct containe
 		/* The server and the joiner hold the connection; the hook must not. */
 		close(steal_fd(&hm->fuse_fd));
 	}
-	if (r == 0 && imgfs_status_send(sock, JOIN_MOUNT, NULL) < 0)
-		r = joiner_recv(sock, JOIN_MOUNT, NULL, 0, NULL);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		char devno[32];
-
-		r = joiner_recv(sock, JOIN_MOUNTED, devno, sizeof(devno), NULL);
-		if (r == 0)
-			mounts[i].dev = (dev_t)strtoull(devno, NULL, 10);
-	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		_cleanup_close_ int abort_fd = -1;
+		char devno[32];
 
+		/* A joiner gone already still has its error queued, or EOF. */
+		imgfs_status_send(sock, JOIN_MOUNT, NULL);
+		r = joiner_recv(sock, JOIN_MOUNTED, devno, sizeof(devno), NULL);
+		if (r < 0)
+			break;
+		mounts[i].dev = (dev_t)strtoull(devno, NULL, 10);
 		/* The supervisor's abort switch, as imgfs-mount hands it over. */
 		imgfs_open_fuse_abort(mounts[i].dev, &abort_fd);
 		r = imgfs_server_serve(&mounts[i].server, mounts[i].m.key, abort_fd, &err);
@@ -416,6 +454,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	r = collect_mounts(&ann, &mounts, &n);
+	if (r == 0)
+		r = order_mounts(mounts, n);
 	if (r < 0 || n == 0)
 		goto out;
 

@@ -40,13 +40,27 @@ ln -s ../../../../../../../../.. "$rootfs/up"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
   "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
 
-# start_container [setpriv ARGS -- ] UNSHARE-FLAGS: a stand-in container's
-# init, in namespaces of its own, waiting to be killed.  Sets $cpid.
+# start_container [CMD...]: a stand-in container's init, waiting to be
+# killed, in a mount namespace of its own (and those CMD creates: it is
+# run with "sleep 600" appended, e.g. unshare -U -m).  Sets $cpid.
+#
+# A new mount namespace copies every mount there is, and a copy keeps a
+# FUSE server or loop device busy after the original is unmounted: other
+# tests running alongside would see their servers outlive their unmounts.
+# So the copies of their mounts (and of any FUSE mount) are dropped first,
+# before the container's own namespaces copy what is left.
 start_container() {
-	"$@" sleep 600 &
+	unshare -m --propagation private sh -c '
+		awk -v mine="$1" -v others="${1%/*}/imgfs-" "{
+			for (i = 7; \$i != \"-\"; i++) ;
+			if (index(\$5, mine) != 1 && (index(\$5, others) == 1 || \$(i + 1) ~ /^fuse/))
+				print \$5
+		}" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+		shift
+		exec "$@" sleep 600' sh "$TEST_TMP" "$@" &
 	cpid=$!
 	track_pid $cpid
-	# unshare execs sleep in the same process once the namespaces exist.
+	# Every command on the way execs the next, in the same process.
 	_i=0
 	while [ "$(cat /proc/$cpid/comm 2>/dev/null)" != sleep ] && [ $_i -lt 50 ]; do
 		sleep 0.1
@@ -71,10 +85,13 @@ hook() {
 	hook_rc=$?
 }
 
-# The imgfs mounts in the container's mount namespace: "MOUNTPOINT SOURCE".
+# The imgfs mounts in the container's root: "MOUNTPOINT SOURCE".  (Other
+# tests' show up too where the container shares the host's mounts.)
 container_mounts() {
-	awk '{ for (i = 7; $i != "-"; i++) ; if ($(i + 1) == "fuse.imgfs") print $5, $(i + 2) }' \
-		"/proc/$cpid/mountinfo" 2>/dev/null
+	awk -v root="$rootfs/" '{
+		for (i = 7; $i != "-"; i++) ;
+		if ($(i + 1) == "fuse.imgfs" && index($5, root) == 1) print $5, $(i + 2)
+	}' "/proc/$cpid/mountinfo" 2>/dev/null
 }
 
 # What leftovers reports, but for the stand-in container itself.
@@ -102,7 +119,7 @@ expect_refusal() {
 }
 
 # 1. Rootful, two images: both mounted in the container, not on the host.
-start_container unshare -m --propagation private
+start_container
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a",
       "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/deep/new/b,ro",
       "org.example.other": "x"' --config "$TEST_TMP/hook.conf" createRuntime
@@ -135,14 +152,40 @@ stop_container
 check "rootful: the servers exit when the container is gone" test -z "$(settled_leftovers)"
 
 # 2. All or nothing: the second annotation fails, the first is undone.
-start_container unshare -m --propagation private
+start_container
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a",
       "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/afile/b"' \
 	--config "$TEST_TMP/hook.conf"
 expect_refusal "a target through a file fails the whole hook" \
 	"io.imgfs.mount.b: target /afile/b: /afile: Not a directory$"
 
-# 3. A link climbing out of the root stays in it.
+# 3. Targets inside another image's mount: mounted after it, whatever
+#    the keys' order, on a directory the image has; one the image lacks
+#    cannot be created in it.  Two on one target are refused.
+hook '"io.imgfs.mount.a-inner": "source='"$TEST_TMP"'/images/b.ext4,target=/outer/sub",
+      "io.imgfs.mount.z-outer": "source='"$TEST_TMP"'/images/a.ext4,target=/outer"' \
+	--config "$TEST_TMP/hook.conf"
+container_mounts >"$TEST_TMP/mounts"
+printf '%s\n' "$rootfs/outer $TEST_TMP/images/a.ext4" "$rootfs/outer/sub $TEST_TMP/images/b.ext4" \
+	>"$TEST_TMP/mounts.want"
+check "a target inside another image is mounted after it (exit $hook_rc)" \
+	cmp "$TEST_TMP/mounts.want" "$TEST_TMP/mounts"
+check "...and both serve" cmp "$src/sub/numbers" "/proc/$cpid/root$rootfs/outer/sub/sub/numbers"
+stop_container
+check "...and their servers exit with the container" test -z "$(settled_leftovers)"
+start_container
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/outer",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/outer/new"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a target the outer image lacks" \
+	"io.imgfs.mount.b: cannot create /outer/new in the container: Read-only file system$"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/same",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/./same/"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "two annotations on one target" \
+	"io.imgfs.mount.b: target /same is also the target of io.imgfs.mount.a$"
+
+# 4. A link climbing out of the root stays in it.
 hook '"io.imgfs.mount.up": "source='"$TEST_TMP"'/images/a.ext4,target=/up/m"' \
 	--config "$TEST_TMP/hook.conf"
 check "a target through ../../.. lands inside the root" \
@@ -150,8 +193,8 @@ check "a target through ../../.. lands inside the root" \
 stop_container
 check "...and its server exits with the container" test -z "$(settled_leftovers)"
 
-# 4. What a rootful hook refuses.
-start_container unshare -m --propagation private
+# 5. What a rootful hook refuses.
+start_container
 hook '"io.imgfs.mount.c": "source='"$TEST_TMP"'/other/c.ext4,target=/c"' --config "$TEST_TMP/hook.conf"
 expect_refusal "rootful: a source outside the allowed directories" \
 	"io.imgfs.mount.c: source $TEST_TMP/other/c.ext4 is not inside a directory allowed in $TEST_TMP/hook.conf"
@@ -170,21 +213,23 @@ hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4", "target": "/a"' 
 expect_refusal "podman's comma split gets a hint" "io.imgfs.mount.a: .*podman splits --annotation at commas"
 hook '"org.example.other": "x"' --config "$TEST_TMP/hook.conf"
 check "no annotation of ours: nothing to do, exit 0" \
-	sh -c "[ $hook_rc -eq 0 ] && [ ! -s '$TEST_TMP/hook.err' ] && [ -z \"\$(awk '/fuse.imgfs/' /proc/$cpid/mountinfo)\" ]"
+	test "$hook_rc $(wc -c <"$TEST_TMP/hook.err") $(container_mounts | wc -l)" = "0 0 0"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf" poststop
 check "a stage other than createRuntime is a usage error" \
 	sh -c "[ $hook_rc -eq 2 ] && grep -q 'runs at createRuntime only' '$TEST_TMP/hook.err'"
 stop_container
 
-# 5. A "container" sharing the runtime's mount namespace is refused: the
+# 6. A "container" sharing the runtime's mount namespace is refused: the
 #    mount would land on the host and outlive it.
-start_container
+sleep 600 &
+cpid=$!
+track_pid $cpid
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf"
 expect_refusal "a container without its own mount namespace" \
 	"the container shares the runtime's mount namespace"
 stop_container
 
-# 6. Rootful, the container in a user namespace of its own (ids 0-65535 on
+# 7. Rootful, the container in a user namespace of its own (ids 0-65535 on
 #    host 100000-165535, as runtimes map them): the image's ids read as the
 #    container's, uid 1000 as 1000.
 start_container unshare -U -m --propagation private
@@ -202,7 +247,7 @@ check "rootful, user namespace: contents as in the image's tree" \
 stop_container
 check "rootful, user namespace: the server exits with the container" test -z "$(settled_leftovers)"
 
-# 7. Rootless: the user's own container with a user namespace mapping only
+# 8. Rootless: the user's own container with a user namespace mapping only
 #    that user to root.  The image's uid 0 reads as the container's root,
 #    uid 1000 (unmapped there) as the overflow id; the hook reads no
 #    configuration and mounts what the user can read.
