@@ -17,7 +17,7 @@
 #             the cleanup finds it again
 #   mounts:   kernel_mount IMAGE DIR [OPTS], imgfs_mount IMAGE DIR [OPTS],
 #             imgfs_unmount DIR, fuse2fs_mount IMAGE DIR [OPTS], unmount DIR,
-#             fs_type DIR
+#             fs_type DIR, private_mounts CMD... (for read-write mounts)
 #   teardown: cleanup runs on exit and on HUP/INT/TERM: unmounts everything
 #             under $TEST_TMP (lazily if it must), ends the FUSE servers
 #             serving it, detaches its loop devices, removes the directory.
@@ -408,6 +408,15 @@ trap 'cleanup; trap - EXIT; exit 130' INT
 trap 'cleanup; trap - EXIT; exit 143' TERM
 
 # ---- mounting ----
+
+# private_mounts CMD [ARG]...: run CMD in a mount namespace of its own,
+# for read-write kernel mounts.  Tests running alongside create mount
+# namespaces (containers, sandboxes), and a copy of a mount there keeps
+# the filesystem alive past our umount, its journal not yet flushed; a
+# mount made in a private namespace is never copied.
+private_mounts() {
+	unshare -m --propagation private "$@"
+}
 
 # The type mountinfo shows for a mount point ("ext4", "fuse.imgfs", ...).
 fs_type() {

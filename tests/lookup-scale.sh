@@ -38,11 +38,12 @@ build() {
 	truncate -s 512M "$img" &&
 		mke2fs -q -F -t ext4 -N $((N + 10000)) -L big-dir "$img" &&
 		mkdir -p "$rw" &&
-		mount -t ext4 -o loop,noatime "$img" "$rw" &&
-		mkdir "$rw/big" &&
-		(cd "$rw/big" && seq -f 'entry-%06g' 1 $N | xargs touch) &&
-		printf 'not in big\n' >"$rw/outside" &&
-		umount "$rw" &&
+		private_mounts sh -c '
+			mount -t ext4 -o loop,noatime "$1" "$2" &&
+			mkdir "$2/big" &&
+			(cd "$2/big" && seq -f "entry-%06g" 1 "$3" | xargs touch) &&
+			printf "not in big\n" >"$2/outside" &&
+			umount "$2"' sh "$img" "$rw" "$N" &&
 		e2fsck -fn "$img" &&
 		debugfs -R "htree /big" "$img" 2>/dev/null | grep -q "Root node dump"
 }
