@@ -94,6 +94,26 @@ container_mounts() {
 	}' "/proc/$cpid/mountinfo" 2>/dev/null
 }
 
+# expect_mounted DESC: the hook succeeded.
+expect_mounted() {
+	if [ "$hook_rc" -eq 0 ]; then
+		ok "$1"
+	else
+		not_ok "$1 (exit $hook_rc)"
+		diag_file "$TEST_TMP/hook.err"
+	fi
+}
+
+# expect_mounts DESC "MOUNTPOINT SOURCE"...: the container's imgfs mounts,
+# in the order they were made.
+expect_mounts() {
+	_desc=$1
+	shift
+	container_mounts >"$TEST_TMP/mounts"
+	printf '%s\n' "$@" >"$TEST_TMP/mounts.want"
+	check "$_desc" cmp "$TEST_TMP/mounts.want" "$TEST_TMP/mounts"
+}
+
 # What leftovers reports, but for the stand-in container itself.
 left_but_container() {
 	leftovers | grep -v "^process: $cpid "
@@ -123,15 +143,9 @@ start_container
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a",
       "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/deep/new/b,ro",
       "org.example.other": "x"' --config "$TEST_TMP/hook.conf" createRuntime
-[ "$hook_rc" -eq 0 ] && ok "rootful: two images mounted" || {
-	not_ok "rootful: two images mounted (exit $hook_rc)"
-	diag_file "$TEST_TMP/hook.err"
-}
-container_mounts | sort >"$TEST_TMP/mounts"
-printf '%s\n' "$rootfs/a $TEST_TMP/images/a.ext4" "$rootfs/deep/new/b $TEST_TMP/images/b.ext4" \
-	>"$TEST_TMP/mounts.want"
-check "rootful: each at its target inside the root, the missing one created" \
-	cmp "$TEST_TMP/mounts.want" "$TEST_TMP/mounts"
+expect_mounted "rootful: two images mounted"
+expect_mounts "rootful: each at its target inside the root, the missing one created" \
+	"$rootfs/a $TEST_TMP/images/a.ext4" "$rootfs/deep/new/b $TEST_TMP/images/b.ext4"
 check "rootful: the host does not see them" test -z "$(mounts_under "$TEST_TMP")"
 croot=/proc/$cpid/root$rootfs
 check "rootful: contents as in the image's tree" \
@@ -165,11 +179,9 @@ expect_refusal "a target through a file fails the whole hook" \
 hook '"io.imgfs.mount.a-inner": "source='"$TEST_TMP"'/images/b.ext4,target=/outer/sub",
       "io.imgfs.mount.z-outer": "source='"$TEST_TMP"'/images/a.ext4,target=/outer"' \
 	--config "$TEST_TMP/hook.conf"
-container_mounts >"$TEST_TMP/mounts"
-printf '%s\n' "$rootfs/outer $TEST_TMP/images/a.ext4" "$rootfs/outer/sub $TEST_TMP/images/b.ext4" \
-	>"$TEST_TMP/mounts.want"
-check "a target inside another image is mounted after it (exit $hook_rc)" \
-	cmp "$TEST_TMP/mounts.want" "$TEST_TMP/mounts"
+expect_mounted "targets one inside another"
+expect_mounts "a target inside another image is mounted after it" \
+	"$rootfs/outer $TEST_TMP/images/a.ext4" "$rootfs/outer/sub $TEST_TMP/images/b.ext4"
 check "...and both serve" cmp "$src/sub/numbers" "/proc/$cpid/root$rootfs/outer/sub/sub/numbers"
 stop_container
 check "...and their servers exit with the container" test -z "$(settled_leftovers)"
@@ -188,8 +200,7 @@ expect_refusal "two annotations on one target" \
 # 4. A link climbing out of the root stays in it.
 hook '"io.imgfs.mount.up": "source='"$TEST_TMP"'/images/a.ext4,target=/up/m"' \
 	--config "$TEST_TMP/hook.conf"
-check "a target through ../../.. lands inside the root" \
-	test "$(container_mounts)" = "$rootfs/m $TEST_TMP/images/a.ext4"
+expect_mounts "a target through ../../.. lands inside the root" "$rootfs/m $TEST_TMP/images/a.ext4"
 stop_container
 check "...and its server exits with the container" test -z "$(settled_leftovers)"
 
@@ -235,10 +246,7 @@ stop_container
 start_container unshare -U -m --propagation private
 echo "0 100000 65536" >/proc/$cpid/uid_map && echo "0 100000 65536" >/proc/$cpid/gid_map
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/hook.conf"
-[ "$hook_rc" -eq 0 ] && ok "rootful, user namespace: mounted" || {
-	not_ok "rootful, user namespace: mounted (exit $hook_rc)"
-	diag_file "$TEST_TMP/hook.err"
-}
+expect_mounted "rootful, user namespace: mounted"
 check "rootful, user namespace: owners as in the image's tree" \
 	test "$(nsenter -t "$cpid" -U -m -- stat -c '%u %g %a' "$rootfs/a/sub/numbers")" = \
 	"$(stat -c '%u %g %a' "$src/sub/numbers")"
@@ -259,11 +267,8 @@ else
 	start_container setpriv --reuid=$USER_ID --regid=$USER_ID --clear-groups -- \
 		unshare -Urm --propagation private
 	hook '"io.imgfs.mount.o": "source='"$TEST_TMP"'/other/c.ext4,target=/o"' createRuntime
-	[ "$hook_rc" -eq 0 ] && ok "rootless: any image the user can read" || {
-		not_ok "rootless: any image the user can read (exit $hook_rc)"
-		diag_file "$TEST_TMP/hook.err"
-	}
-	check "rootless: mounted in the container" test "$(container_mounts)" = "$rootfs/o $TEST_TMP/other/c.ext4"
+	expect_mounted "rootless: any image the user can read"
+	expect_mounts "rootless: mounted in the container" "$rootfs/o $TEST_TMP/other/c.ext4"
 	in_container() { nsenter -t "$cpid" -U -m -- "$@"; }
 	check "rootless: contents as in the image's tree" \
 		in_container cmp "$src/hello" "$rootfs/o/hello"
