@@ -16,13 +16,25 @@
 static int open_ns(pid_t pid, const char *type, int *fd, struct stat *st, struct imgfs_error *err)
 {
 	char path[64];
+	struct stat proc;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, type);
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0 || fstat(*fd, st) < 0)
-		return imgfs_error_set(err, errno, "container process %d: cannot open its %s namespace: %s",
-				       (int)pid, type, strerror(errno));
-	return 0;
+	if (*fd >= 0 && fstat(*fd, st) == 0)
+		return 0;
+	/*
+	 * Our own process, yet closed to us: the runtime made it undumpable,
+	 * and the kernel then lets only CAP_SYS_PTRACE (in the namespace the
+	 * runtime was started in) reach it.  crun does so for rootless
+	 * containers until they exec.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (errno == EACCES && stat(path, &proc) == 0 && proc.st_uid == geteuid())
+		return imgfs_error_set(err, EACCES,
+				       "container process %d: cannot open its %s namespace: the runtime keeps it closed to its own user until it starts (crun does for rootless containers); use runc, or rootless podman",
+				       (int)pid, type);
+	return imgfs_error_set(err, errno, "container process %d: cannot open its %s namespace: %s",
+			       (int)pid, type, strerror(errno));
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)

@@ -7,7 +7,7 @@ PACKAGES="
 	libfuse3-dev fuse3 libext2fs-dev e2fsprogs libblkid-dev libmount-dev
 	libcap-dev libseccomp-dev libjson-c-dev
 	fuse2fs xfsprogs attr acl util-linux fdisk kmod
-	runc crun podman uidmap busybox-static
+	runc crun podman conmon uidmap busybox-static perl
 "
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
