@@ -276,8 +276,8 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 			     const struct container_ns *ns, const char *root_path)
 {
 	struct imgfs_error err;
+	size_t mounted = 0;
 	int root_fd;
-	size_t done;
 
 	if (container_join_user(ns, &err) < 0)
 		joiner_fail(sock, &err);
@@ -302,14 +302,14 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 	 * may lie inside an earlier mount, and looking it up there needs an
 	 * answer from that mount's server.
 	 */
-	for (done = 0; done < n; done++) {
-		struct hook_mount *hm = &mounts[done];
+	for (size_t i = 0; i < n; i++) {
+		struct hook_mount *hm = &mounts[i];
 		_cleanup_close_ int target_fd = -1;
 		char where[PATH_MAX + 300], devno[32];
 		dev_t dev = 0;
 
-		if (done > 0 && imgfs_status_recv(sock, NULL, 0) != JOIN_MOUNT)
-			break;
+		if (i > 0 && imgfs_status_recv(sock, NULL, 0) != JOIN_MOUNT)
+			goto undo;
 		snprintf(where, sizeof(where), "%s: target %s", hm->m.key, hm->m.target);
 		if (container_open_target(root_fd, hm->m.target, hm->m.key, &target_fd, &err) < 0 ||
 		    imgfs_mount_fuse_at(&(struct imgfs_mount_params){
@@ -318,16 +318,17 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 			    .uid = 0, .gid = 0, .allow_other = true, .read_only = true,
 		    }, target_fd, &dev, &err) < 0) {
 			imgfs_status_send(sock, JOIN_ERROR, err.msg);
-			joiner_undo(root_fd, mounts, done);
-			_exit(1);
+			goto undo;
 		}
+		mounted = i + 1;
 		snprintf(devno, sizeof(devno), "%llu", (unsigned long long)dev);
 		if (imgfs_status_send(sock, JOIN_MOUNTED, devno) < 0)
-			break;
+			goto undo;
 	}
-	if (done == n && imgfs_status_recv(sock, NULL, 0) == JOIN_KEEP)
+	if (imgfs_status_recv(sock, NULL, 0) == JOIN_KEEP)
 		_exit(0);
-	joiner_undo(root_fd, mounts, done);
+undo:
+	joiner_undo(root_fd, mounts, mounted);
 	_exit(1);
 }
 
