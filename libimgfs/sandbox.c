@@ -6,7 +6,9 @@
 #include <grp.h>
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -24,6 +26,13 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL	/* Linux 6.9: a pidfd that signals one thread's exit */
 #endif
+
+/*
+ * Records on the server's channel to its supervisor: 'S' with a pidfd of
+ * the server's sentinel thread (Linux 6.9, PIDFD_THREAD), then 'A' with
+ * the connection's abort switch when the helper could open it.
+ */
+enum { CHANNEL_SENTINEL = 'S', CHANNEL_ABORT = 'A' };
 
 /* In the server: its end of the channel to the supervisor, until used. */
 static int supervisor_channel = -1;
@@ -259,6 +268,54 @@ static void preload_lazy_things(void)
 	mallopt(M_ARENA_MAX, 1);
 }
 
+static sem_t sentinel_started;
+static pid_t sentinel_tid;
+
+static void *sentinel_main(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the other threads' */
+	sentinel_tid = (pid_t)syscall(SYS_gettid);
+	sem_post(&sentinel_started);
+	for (;;)
+		sleep(3600);
+	return NULL;
+}
+
+/*
+ * The supervisor must learn when the server is killed even if one of its
+ * threads can never finish exiting (see abort_if_stuck).  A killed
+ * process's leader lingers as a zombie while another thread lives, and a
+ * thread pidfd does not report that; a thread that only ever sleeps does
+ * report its end, which comes only with the whole process's.  Its pidfd
+ * goes to the supervisor.  Without PIDFD_THREAD (before Linux 6.9) there
+ * is none, and the supervisor just waits for the exit.
+ */
+static void start_sentinel(int channel)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	int pidfd;
+
+	if (sem_init(&sentinel_started, 0, 0) < 0 || pthread_attr_init(&attr) != 0)
+		return;
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&thread, &attr, sentinel_main, NULL) == 0) {
+		while (sem_wait(&sentinel_started) < 0 && errno == EINTR)
+			;
+		pidfd = (int)syscall(SYS_pidfd_open, sentinel_tid, PIDFD_THREAD);
+		if (pidfd >= 0) {
+			imgfs_status_send_fd(channel, CHANNEL_SENTINEL, NULL, pidfd);
+			close(pidfd);
+		}
+	}
+	pthread_attr_destroy(&attr);
+}
+
 /* The supervisor's pidfd on the server: its only way to signal anyone. */
 static int server_pidfd = -1;
 
@@ -293,39 +350,51 @@ static void close_fds_except(int a, int b, int c)
 }
 
 /*
- * Wait until the server's main thread is gone, taking the connection's
- * abort switch from @channel on the way; returns the switch or -1.
+ * Wait until the server's sentinel thread is gone, taking the records of
+ * @channel on the way.  Returns true if the sentinel died (the server is
+ * exiting, or was killed), with the abort switch, if any, in *@abort_fd.
  */
-static int wait_for_main_thread(int pidfd, int channel)
+static bool wait_for_sentinel(int channel, int *abort_fd)
 {
-	int abort_fd = -1;
+	int sentinel = -1;
 
-	if (pidfd < 0)
-		return -1;	/* no pidfd: just wait for the exit */
+	*abort_fd = -1;
 	for (;;) {
-		struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { channel, POLLIN, 0 } };
+		struct pollfd p[2] = { { channel, POLLIN, 0 }, { sentinel, POLLIN, 0 } };
+		int fd, kind;
 
+		if (channel < 0 && sentinel < 0)
+			return false;	/* nothing to watch: just wait for the exit */
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			return false;
 		}
 		if (p[1].revents) {
-			imgfs_status_recv_fd(channel, NULL, 0, &abort_fd);
+			close(sentinel);
+			return true;
+		}
+		if (!p[0].revents)
+			continue;
+		kind = imgfs_status_recv_fd(channel, NULL, 0, &fd);
+		if (kind == CHANNEL_SENTINEL && sentinel < 0)
+			sentinel = fd;
+		else if (kind == CHANNEL_ABORT && *abort_fd < 0)
+			*abort_fd = fd;
+		else if (fd >= 0)
+			close(fd);
+		if (kind <= 0) {
 			close(channel);
 			channel = -1;	/* poll ignores negative descriptors */
 		}
-		if (p[0].revents)
-			break;
 	}
-	return abort_fd;
 }
 
 /*
  * A server killed while one of its threads waits in the kernel for a page
  * lock that only the server's own reply would release (FUSE_NOTIFY_STORE
  * against an unanswered READ) never finishes exiting, and its mount hangs.
- * If the process is not gone @grace_ms after its main thread, end the
+ * If the process is not gone @grace_ms after its sentinel thread, end the
  * connection: that releases the thread.  A mere exit needs no abort, and
  * gets none: the mount then answers ENOTCONN, not ECONNABORTED.
  */
@@ -354,13 +423,11 @@ static __attribute__((noreturn)) void supervise(pid_t server, int alive_fd, int 
 {
 	struct sigaction sa = { .sa_handler = forward_signal };
 	struct imgfs_error err;
-	int thread_pidfd, status;
+	int abort_fd, status;
 
 	/* The server's descriptors are the server's: none stay open here. */
 	close_fds_except(imgfs_log_fd(), alive_fd, channel);
 	server_pidfd = (int)syscall(SYS_pidfd_open, server, 0);
-	/* Before Linux 6.9 only the whole process's exit can be watched. */
-	thread_pidfd = (int)syscall(SYS_pidfd_open, server, PIDFD_THREAD);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -368,8 +435,10 @@ static __attribute__((noreturn)) void supervise(pid_t server, int alive_fd, int 
 		log_err("%s", err.msg);
 		kill(server, SIGKILL);
 	}
-	if (thread_pidfd >= 0)
-		abort_if_stuck(wait_for_main_thread(thread_pidfd, channel), server_pidfd, 2000);
+	if (wait_for_sentinel(channel, &abort_fd))
+		abort_if_stuck(abort_fd, server_pidfd, 2000);
+	else if (abort_fd >= 0)
+		close(abort_fd);
 	while (waitpid(server, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(1);
@@ -385,7 +454,7 @@ static __attribute__((noreturn)) void supervise(pid_t server, int alive_fd, int 
 void imgfs_sandbox_give_abort_fd(int fd)
 {
 	if (fd >= 0 && supervisor_channel >= 0)
-		imgfs_status_send_fd(supervisor_channel, 'A', NULL, fd);
+		imgfs_status_send_fd(supervisor_channel, CHANNEL_ABORT, NULL, fd);
 	if (supervisor_channel >= 0)
 		close(supervisor_channel);
 	supervisor_channel = -1;
@@ -432,6 +501,7 @@ int imgfs_sandbox_enter(const struct imgfs_sandbox_params *p, struct imgfs_error
 	close(alive[1]);
 	close(channel[0]);
 	supervisor_channel = channel[1];
+	start_sentinel(supervisor_channel);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		return imgfs_error_set(err, errno, "sandbox: PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (fcntl(alive[0], F_SETFL, O_NONBLOCK) < 0 || read(alive[0], &c, 1) == 0)

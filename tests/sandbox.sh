@@ -248,6 +248,8 @@ for round in 1 2 3 4 5 6 7 8; do
 	if [ $rc -eq 124 ] || ! grep -q "not connected" "$TEST_TMP/stat.out"; then
 		hung=$((hung + 1))
 		diag "round $round: stat after the kill: exit $rc, $(cat "$TEST_TMP/stat.out")"
+		# Release the reader ourselves (fusectl abort), or wait for ever.
+		unmount "$mnt"
 	fi
 	wait $reader
 	imgfs_unmount "$mnt" || unmount "$mnt"
