@@ -57,6 +57,7 @@ static inline void fclosep(FILE **f)
 #define steal_fd(fdp) ({ int _fd = *(fdp); *(fdp) = -1; _fd; })
 
 enum imgfs_log_level {
+	IMGFS_LOG_NONE = -1,	/* as a maximum: log nothing (fuzzing) */
 	IMGFS_LOG_ERR,
 	IMGFS_LOG_WARN,
 	IMGFS_LOG_INFO,
