@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian 12 packages imgfs needs to build, test and benchmark
-# (the container runtimes and busybox-static are for the OCI hook's tests).
+# (the container runtimes and busybox-static are for the OCI hook's tests,
+# clang with its libFuzzer runtime for the fuzz pass).
 set -eu
 PACKAGES="
 	build-essential autoconf automake pkg-config
@@ -8,6 +9,7 @@ PACKAGES="
 	libcap-dev libseccomp-dev libjson-c-dev
 	fuse2fs xfsprogs attr acl util-linux fdisk kmod
 	runc crun podman conmon uidmap busybox-static perl
+	clang libclang-rt-14-dev
 "
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
