@@ -9,6 +9,8 @@ int imgfs_fs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_e
 {
 	if (!strncmp(img->fstype, "ext", 3))
 		return imgfs_ext4_open(img, fsp, err);
+	if (!strcmp(img->fstype, "xfs"))
+		return imgfs_xfs_open(img, fsp, err);
 	return imgfs_error_set(err, EMEDIUMTYPE, "%s: no backend serves %s", img->path,
 			       img->fstype);
 }

@@ -101,5 +101,6 @@ static inline void imgfs_fs_closep(struct imgfs_fs **fs)
 
 /* Backends. */
 int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_error *err);
+int imgfs_xfs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_error *err);
 
 #endif
