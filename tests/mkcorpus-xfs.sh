@@ -292,8 +292,9 @@ populate() {
 		done
 	} | xattrs
 	: >xattr/node
+	# (1000 names: their list stays below the 64 KiB listxattr returns.)
 	perl -e 'print "# file: xattr/node\n";
-		printf "user.node-%05d-%s=\"value %d\"\n", $_, "x" x 30, $_ for 1 .. 1500' | xattrs
+		printf "user.node-%05d-%s=\"value %d\"\n", $_, "x" x 9, $_ for 1 .. 1000' | xattrs
 	: >xattr/remote
 	{
 		echo "# file: xattr/remote"
