@@ -38,8 +38,8 @@ static const struct {
 	const char *vfs;
 	const char *xfs;
 } acl_names[] = {
-	{ "system.posix_acl_access", "SGI_ACL_FILE" },
-	{ "system.posix_acl_default", "SGI_ACL_DEFAULT" },
+	{ "system.posix_acl_access", XFS_ACL_FILE_NAME },
+	{ "system.posix_acl_default", XFS_ACL_DEFAULT_NAME },
 };
 
 #define XATTR_NAME_LEN_MAX 255	/* a u8 on disk */
@@ -71,15 +71,11 @@ static int acl_index(const uint8_t *name, unsigned len)
 /* ---- POSIX ACLs ---- */
 
 /*
- * XFS's ACL (struct xfs_acl): be32 count, then count entries of be32 tag,
- * be32 id, be16 perm, be16 pad.  The VFS's (posix_acl_xattr_header):
+ * XFS's ACL is struct xfs_acl.  The VFS's (posix_acl_xattr_header) is
  * le32 version 2, then entries of le16 tag, le16 perm, le32 id.  The tag
  * values are the same in both; ids mean something only for ACL_USER and
  * ACL_GROUP, the others read as ACL_UNDEFINED_ID.
  */
-#define XFS_ACL_HDR_SIZE 4
-#define XFS_ACL_ENTRY_SIZE 12
-#define XFS_ACL_MAX_ENTRIES ((XFS_XATTR_SIZE_MAX - XFS_ACL_HDR_SIZE) / XFS_ACL_ENTRY_SIZE)
 #define POSIX_ACL_XATTR_VERSION 2
 #define POSIX_ACL_HDR_SIZE 4
 #define POSIX_ACL_ENTRY_SIZE 8
@@ -104,19 +100,21 @@ static void put_le32(uint8_t *p, uint32_t v)
 static int acl_to_vfs(struct xattr *a, const char *name, const uint8_t *v, size_t len,
 		      uint8_t *out, size_t *outlen)
 {
+	const struct xfs_acl *acl = (const void *)v;
 	uint32_t count;
 
-	if (len < XFS_ACL_HDR_SIZE)
+	if (len < sizeof(*acl))
 		return xfs_fs_corrupt(a->x, a->in.ino, "%s of %zu bytes", name, len);
-	count = get_be32(v);
-	if (count > XFS_ACL_MAX_ENTRIES || len != XFS_ACL_HDR_SIZE + (size_t)count * XFS_ACL_ENTRY_SIZE)
+	count = be32(acl->acl_cnt);
+	if (count > XFS_ACL_MAX_ENTRIES ||
+	    len != sizeof(*acl) + (size_t)count * sizeof(acl->acl_entry[0]))
 		return xfs_fs_corrupt(a->x, a->in.ino, "%s of %zu bytes has %u entries", name, len,
 				      count);
 	put_le32(out, POSIX_ACL_XATTR_VERSION);
 	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *e = v + XFS_ACL_HDR_SIZE + i * XFS_ACL_ENTRY_SIZE;
+		const struct xfs_acl_entry *e = &acl->acl_entry[i];
 		uint8_t *o = out + POSIX_ACL_HDR_SIZE + i * POSIX_ACL_ENTRY_SIZE;
-		uint32_t tag = get_be32(e), id = get_be32(e + 4);
+		uint32_t tag = be32(e->ae_tag), id = be32(e->ae_id);
 
 		switch (tag) {
 		case ACL_USER:
@@ -133,7 +131,7 @@ static int acl_to_vfs(struct xattr *a, const char *name, const uint8_t *v, size_
 					      tag);
 		}
 		put_le16(o, (uint16_t)tag);
-		put_le16(o + 2, get_be16(e + 8));
+		put_le16(o + 2, be16(e->ae_perm));
 		put_le32(o + 4, id);
 	}
 	*outlen = POSIX_ACL_HDR_SIZE + (size_t)count * POSIX_ACL_ENTRY_SIZE;

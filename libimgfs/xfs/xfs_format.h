@@ -753,6 +753,33 @@ struct xfs_attr3_rmt_hdr {
 XFS_ASSERT_SIZE(struct xfs_attr3_rmt_hdr, 56);
 #define XFS_XATTR_SIZE_MAX	65536	/* largest value */
 
+/*
+ * POSIX ACLs: the values of the trusted (XFS_ATTR_ROOT) attrs
+ * XFS_ACL_FILE_NAME (access) and XFS_ACL_DEFAULT_NAME (default), a count
+ * and that many entries.  Tags are the VFS's ACL_USER_OBJ (1), ACL_USER
+ * (2), ACL_GROUP_OBJ (4), ACL_GROUP (8), ACL_MASK (0x10), ACL_OTHER
+ * (0x20); ids matter only for ACL_USER and ACL_GROUP.
+ */
+#define XFS_ACL_FILE_NAME	"SGI_ACL_FILE"
+#define XFS_ACL_DEFAULT_NAME	"SGI_ACL_DEFAULT"
+
+struct xfs_acl_entry {
+	xfs_be32 ae_tag;		/* 0: ACL_* tag */
+	xfs_be32 ae_id;			/* 4: uid or gid */
+	xfs_be16 ae_perm;		/* 8: rwx bits (4, 2, 1) */
+	xfs_be16 ae_pad;		/* 10 */
+};
+XFS_ASSERT_SIZE(struct xfs_acl_entry, 12);
+
+struct xfs_acl {
+	xfs_be32 acl_cnt;		/* 0: entries */
+	struct xfs_acl_entry acl_entry[];	/* 4 */
+};
+XFS_ASSERT_SIZE(struct xfs_acl, 4);
+/* v5 filesystems allow as many entries as a value can hold. */
+#define XFS_ACL_MAX_ENTRIES \
+	((XFS_XATTR_SIZE_MAX - sizeof(struct xfs_acl)) / sizeof(struct xfs_acl_entry))
+
 /* ---- symlinks ---- */
 
 /*
