@@ -550,6 +550,8 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 		{ "leaf: first nameidx past the block", "leaf", "-c 'ablock 0'", 80 + 4, 2, 0xfffe, false, false, "", false },
 		{ "leaf: firstused below the entries", "leaf", "-c 'ablock 0'", 60, 2, 82, false, false, "", false },
 		{ "leaf: first name length 0", "leaf", "-c 'ablock 0'", 0, 0, 0, false, false, "", false },
+		{ "leaf: an unknown flag", "leaf", "-c 'ablock 0'", 80 + 6, 1, 0x10, true, false, "", false },
+		{ "leaf: entry 0 half-written", "leaf", "-c 'ablock 0'", 80 + 6, 1, 0x80, true, false, "", true },
 		{ "remote: 64 KiB value block magic", "leaf", "-c 'ablock 1'", 0, 4, 0x58415200, false, false, "user.big", true },
 		{ "remote: rm_offset", "leaf", "-c 'ablock 1'", 4, 4, 8, false, false, "user.big", true },
 		{ "remote: rm_bytes", "leaf", "-c 'ablock 1'", 8, 4, 7, false, false, "user.big", true },
@@ -585,7 +587,7 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 		struct stat st;
 		size_t size, crc_off, poke;
 		long long base;
-		char buf[VALUE_MAX];
+		char buf[VALUE_MAX], hidden_name[300] = "";
 		size_t len;
 		int rl, rg;
 
@@ -606,6 +608,16 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 			continue;
 		}
 		memcpy(save, blk, size);
+		if (strstr(c->what, "half-written")) {
+			/* The full name of entry 0, which must then be hidden. */
+			size_t idx = get_be(blk + 80 + 4, 2);
+			unsigned fl = blk[80 + 6];
+			const uint8_t *n = blk + idx + (fl & 1 ? 3 : 9);
+
+			snprintf(hidden_name, sizeof(hidden_name), "%s%.*s",
+				 fl & 2 ? "trusted." : fl & 4 ? "security." : "user.",
+				 (int)n[-1], (const char *)n);
+		}
 		poke = c->off;
 		if (!c->where) {
 			/* The attr fork: forkoff (byte 82) * 8 past the 176-byte core. */
@@ -649,10 +661,23 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 			ok(0, "%s: open", c->what);
 		} else {
 			rl = fs->ops->listxattr(fs, st.st_ino, buf, sizeof(buf), &len);
-			rg = *c->get ? fs->ops->getxattr(fs, st.st_ino, c->get, buf, sizeof(buf), &len)
-				     : -EUCLEAN;
-			ok((c->list_ok ? rl == 0 : rl == -EUCLEAN) && rg == -EUCLEAN,
-			   "%uk: %s: listxattr %d, getxattr %d", bs >> 10, c->what, rl, rg);
+			if (*hidden_name) {
+				/* Skipped: neither listed nor found. */
+				bool listed = false;
+
+				for (size_t o = 0; rl == 0 && o < len; o += strlen(buf + o) + 1)
+					listed |= !strcmp(buf + o, hidden_name);
+				rg = fs->ops->getxattr(fs, st.st_ino, hidden_name, buf, sizeof(buf), &len);
+				ok(rl == 0 && !listed && rg == -ENODATA,
+				   "%uk: %s: %s not listed (%d, %d), getxattr %d", bs >> 10, c->what,
+				   hidden_name, rl, listed, rg);
+			} else {
+				rg = *c->get ? fs->ops->getxattr(fs, st.st_ino, c->get, buf, sizeof(buf),
+								 &len)
+					     : -EUCLEAN;
+				ok((c->list_ok ? rl == 0 : rl == -EUCLEAN) && rg == -EUCLEAN,
+				   "%uk: %s: listxattr %d, getxattr %d", bs >> 10, c->what, rl, rg);
+			}
 			imgfs_fs_close(fs);
 			imgfs_image_close(image);
 		}
