@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "fs.h"
@@ -31,6 +33,8 @@
 #include "util.h"
 
 static char tmpdir[] = "/tmp/unit-xfs-dir.XXXXXX";
+/* Root in a mount namespace of our own: the kernel's driver is a second truth. */
+static bool kernel;
 
 /* ---- what xfs_db says ---- */
 
@@ -222,10 +226,59 @@ static bool has_name(const struct dbent *sorted, size_t n, const char *name, uns
 	return bsearch(&key, sorted, n, sizeof(key), cmp_name) != NULL;
 }
 
+/* ---- what the kernel says ---- */
+
+static char *kernel_mount(const char *img)
+{
+	char *mnt = xasprintf("%s.mnt", img);
+
+	if (!kernel)
+		goto fail;
+	mkdir(mnt, 0755);
+	if (run("mount -t xfs -o ro,loop '%s' '%s'", img, mnt) == 0)
+		return mnt;
+	diag("%s: the kernel cannot mount it read-only", img);
+	rmdir(mnt);
+fail:
+	free(mnt);
+	return NULL;
+}
+
+static void kernel_umount(char *mnt)
+{
+	if (!mnt)
+		return;
+	run("umount '%s'", mnt);
+	rmdir(mnt);
+	free(mnt);
+}
+
+/* The kernel's readdir of @path under @mnt, sorted by name. */
+static bool kernel_list(const char *mnt, const char *path, struct got *out)
+{
+	_cleanup_free_ char *dirpath = xasprintf("%s%s", mnt, path);
+	DIR *d = opendir(dirpath);
+	struct dirent *de;
+
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		struct imgfs_dirent e = {
+			.ino = de->d_ino, .type = de->d_type, .name = de->d_name,
+			.namelen = strlen(de->d_name), .next = 1,
+		};
+
+		collect(out, &e);
+	}
+	closedir(d);
+	qsort(out->e, out->n, sizeof(*out->e), cmp_name);
+	return true;
+}
+
 /* ---- checks of one directory ---- */
 
-static void check_dir(struct imgfs_fs *fs, const char *img, const char *tag, const char *path,
-		      const char *want_form, unsigned bs)
+static void check_dir(struct imgfs_fs *fs, const char *img, const char *mnt, const char *tag,
+		      const char *path, const char *want_form, unsigned bs)
 {
 	struct listing want = db_ls(img, path);
 	const char *form = db_form(img, path, bs);
@@ -341,6 +394,25 @@ static void check_dir(struct imgfs_fs *fs, const char *img, const char *tag, con
 	is_int(fs->ops->lookup(fs, dir, "a/b", 3, &ino) == -ENOENT ||
 	       fs->ops->lookup(fs, dir, "a/b", 3, &ino) == -EINVAL, 1,
 	       "%s %s: a name with a slash is not found", tag, path);
+	if (mnt) {
+		struct got k = { 0 };
+
+		bad = 0;
+		if (kernel_list(mnt, path, &k) && k.n == g.n) {
+			for (size_t i = 0; i < g.n; i++)
+				if (!same_entry(&k.e[i], &sorted[i], false) && bad++ < 3)
+					diag("  kernel: '%.*s' ino %" PRIu64 " type %u; we: '%.*s' ino %"
+					     PRIu64 " type %u", (int)k.e[i].namelen, k.e[i].name,
+					     k.e[i].ino, k.e[i].type, (int)sorted[i].namelen,
+					     sorted[i].name, sorted[i].ino, sorted[i].type);
+		} else {
+			bad++;
+			diag("  the kernel lists %zu entries, we %zu", k.n, g.n);
+		}
+		ok(bad == 0, "%s %s: the kernel's read-only mount lists the same names, inodes, types",
+		   tag, path);
+		free(k.e);
+	}
 	free(sorted);
 	free(g.e);
 	free(want.e);
@@ -590,22 +662,27 @@ static void test_protofile_image(const char *tag, unsigned bs)
 	_cleanup_free_ char *img = make_image(tag, bs);
 	struct imgfs_image *image = NULL;
 	struct imgfs_fs *fs = NULL;
+	char *mnt;
 
 	if (!img) {
 		ok(0, "%s: mkfs.xfs -p makes the image", tag);
 		return;
 	}
-	if (!ok(open_fs(img, &image, &fs) == 0, "%s: the image opens", tag))
+	mnt = kernel_mount(img);
+	if (!ok(open_fs(img, &image, &fs) == 0, "%s: the image opens", tag)) {
+		kernel_umount(mnt);
 		return;
-	check_dir(fs, img, tag, "/", "shortform", bs);
-	check_dir(fs, img, tag, "/sf", "shortform", bs);
-	check_dir(fs, img, tag, "/empty", "shortform", bs);
-	check_dir(fs, img, tag, "/block", "block", bs);
-	check_dir(fs, img, tag, "/leaf", "leaf", bs);
-	check_dir(fs, img, tag, "/node", "node", bs);
-	check_dir(fs, img, tag, "/collide", "node", bs);
+	}
+	check_dir(fs, img, mnt, tag, "/", "shortform", bs);
+	check_dir(fs, img, mnt, tag, "/sf", "shortform", bs);
+	check_dir(fs, img, mnt, tag, "/empty", "shortform", bs);
+	check_dir(fs, img, mnt, tag, "/block", "block", bs);
+	check_dir(fs, img, mnt, tag, "/leaf", "leaf", bs);
+	check_dir(fs, img, mnt, tag, "/node", "node", bs);
+	check_dir(fs, img, mnt, tag, "/collide", "node", bs);
 	imgfs_fs_close(fs);
 	imgfs_image_close(image);
+	kernel_umount(mnt);
 	test_corruptions(img, tag, bs);
 }
 
@@ -619,6 +696,7 @@ static void test_fragmented(void)
 	_cleanup_free_ char *img = xasprintf("%s/frag.img", tmpdir);
 	_cleanup_free_ char *mnt = xasprintf("%s/mnt", tmpdir);
 	_cleanup_free_ char *bmap = NULL, *script = NULL;
+	char *kmnt;
 	struct imgfs_image *image = NULL;
 	FILE *f;
 	struct imgfs_fs *fs = NULL;
@@ -669,7 +747,9 @@ static void test_fragmented(void)
 	ok(split > 0, "fragmented: %" PRIu64 " extents end inside a 4 KiB directory block", split);
 	if (!ok(open_fs(img, &image, &fs) == 0, "fragmented: the image opens"))
 		return;
-	check_dir(fs, img, "fragmented", "/frag", "node", 1024);
+	kmnt = kernel_mount(img);
+	check_dir(fs, img, kmnt, "fragmented", "/frag", "node", 1024);
+	kernel_umount(kmnt);
 	imgfs_fs_close(fs);
 	imgfs_image_close(image);
 }
@@ -690,6 +770,10 @@ int main(void)
 		skip_all("mkfs.xfs and xfs_db (xfsprogs) are needed");
 	if (!mkdtemp(tmpdir))
 		skip_all("cannot create a temporary directory: %s", strerror(errno));
+	kernel = geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+		 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+	if (!kernel)
+		diag("not root: xfs_db is the only truth");
 	test_protofile_image("xfs-1k", 1024);
 	test_protofile_image("xfs-4k", 4096);
 	test_fragmented();

@@ -326,8 +326,9 @@ static int walk_lookup(struct walk *w, uint64_t *ino)
 		const char *ents = w->leaf + XD_DA_HDR_SIZE;
 		unsigned count, i;
 
-		if (guard > (XD_SPACE_SIZE >> d->blklog))
-			return xd_corrupt(d, "node tree loops");
+		/* Each leaf is visited once at most: no more than the blocks the inode has. */
+		if (guard > d->in.nblocks / d->fsbcount)
+			return xd_corrupt(d, "node tree visits more leaves than the directory has");
 		r = check_leaf(w, blk, leaf1, &count);
 		if (r < 0)
 			return r;

@@ -37,7 +37,6 @@
 
 /* Short names for the format header's constants, and field offsets. */
 #define XD_LEAF_OFFSET XFS_DIR2_LEAF_OFFSET
-#define XD_SPACE_SIZE XFS_DIR2_SPACE_SIZE
 #define XD_ALIGN_LOG XFS_DIR2_DATA_ALIGN_LOG
 #define XD_DATA_HDR_SIZE ((uint32_t)sizeof(struct xfs_dir3_data_hdr))	/* first entry */
 #define XD_DATA_BESTFREE offsetof(struct xfs_dir3_data_hdr, best_free)
