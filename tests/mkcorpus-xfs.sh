@@ -25,8 +25,9 @@
 # fails if something is missing, so the corpus cannot silently get weaker.
 #
 # Needs root (mknod, chown, loop mounts).  Images are sparse files of
-# 300 MiB (the smallest mkfs.xfs makes) holding a 64 MiB log and a few MiB
-# of data; the whole corpus takes well under a minute.
+# 300 MiB (the smallest mkfs.xfs makes), 80-120 MiB in use (most of it the
+# log, which the populating writes through); the whole corpus takes
+# seconds on an idle machine.
 
 set -u
 # The read-write loop mounts below happen in a mount namespace of our own
@@ -301,6 +302,12 @@ populate() {
 		for n in 1000 4000 20000 65536; do echo "user.remote-$n=$(b64value $n)"; done
 		echo "user.small=\"small\""
 	} | xattrs
+	# Attribute forks in btree format: remote values set on two files in
+	# turn, so each value's blocks are an extent of their own.
+	: >xattr/btree-a && : >xattr/btree-b
+	perl -e 'for my $i (1 .. 80) { for my $f ("a", "b") {
+		printf "# file: xattr/btree-%s\nuser.remote-%03d=0s%s\n\n", $f, $i,
+			substr("QUJDREVGR0g" x 300, 0, 2800) } }' | xattrs
 	printf 'data\n' >xattr/namespaces
 	setfattr -n user.u -v user-value xattr/namespaces
 	setfattr -n trusted.t -v trusted-value xattr/namespaces
@@ -469,6 +476,7 @@ verify() {
 	need "$img" shortform-xattrs "$(attrform "$img" /xattr/shortform)" shortform
 	need "$img" leaf-xattrs "$(attrform "$img" /xattr/leaf)" "leaf/*"
 	need "$img" node-xattrs "$(attrform "$img" /xattr/node)" "node/*"
+	need "$img" btree-xattrs "$(attrform "$img" /xattr/btree-a)" "node/btree"
 	need "$img" remote-xattr-values "$(magic "$img" /xattr/remote ablock 1)" 0x5841524d
 	need "$img" acl "$(attrform "$img" /acl/file)" shortform
 	need "$img" uid-70000 "$(field "$img" /owner/big core.uid)" 70000
@@ -518,7 +526,7 @@ mkimage() {
 		[ "$p" != huge ] || [ "$huge" != no ] || continue
 		forms="$forms $p:$(dirform "$img" "/dirs/$p" "$bs")($(field "$img" "/dirs/$p" core.nextents))"
 	done
-	for p in leaf node remote; do
+	for p in leaf node remote btree-a; do
 		forms="$forms xattr/$p:$(attrform "$img" "/xattr/$p")($(field "$img" "/xattr/$p" core.naextents))"
 	done
 	forms="$forms depth-2:$(field "$img" /files/depth-2 core.nextents)"
@@ -531,3 +539,58 @@ mkimage xfs-4k                  4096  yes  -m rmapbt=1
 mkimage xfs-1k                  1024  no   -m rmapbt=1 -i nrext64=1
 mkimage xfs-4k-old-i1k-meta_uuid 4096  2level \
 	-m bigtime=0,inobtcount=0,finobt=0,reflink=0,rmapbt=0 -i sparse=0,size=1024
+
+# ---- a disk image with a partition table ----
+
+# small_tree DIR LABEL: a tree that says which filesystem it is, so that
+# serving the wrong partition shows up as a content difference.
+small_tree() {
+	mkdir -p "$1/dir" || die "cannot create $1"
+	printf '%s\n' "$2" >"$1/which"
+	randfile "$1/data" 300000
+	setfattr -n user.which -v "$2" "$1/which"
+	ln -s which "$1/dir/link"
+	ln "$1/data" "$1/dir/data-link"
+	mkfifo "$1/fifo"
+}
+
+# part_range DISK NUMBER: "START SIZE" in 512-byte sectors, from sfdisk's
+# own dump of the table.
+part_range() {
+	sfdisk -d "$1" | sed -n "s|^$1$2 : start= *\([0-9]*\), size= *\([0-9]*\).*|\1 \2|p"
+}
+
+# GPT: partition 1 is an ext4 decoy, 2 the XFS to find (300 MiB, the
+# least mkfs.xfs makes; the disk is sparse).
+disk=$OUT/gpt-xfs.img
+rm -f "$disk" "$disk.parts"
+truncate -s 320M "$disk"
+printf 'label: gpt\n%s\n%s\n' "start=2048, size=8192, type=linux, name=decoy" \
+	"start=10240, size=622592, type=linux, name=target" |
+	sfdisk -q "$disk" >/dev/null || die "sfdisk (gpt) failed"
+part=$TEST_TMP/part.img
+set -- $(part_range "$disk" 1)
+[ $# -eq 2 ] || die "no partition 1 in $disk"
+rm -rf "$TEST_TMP/decoy" && small_tree "$TEST_TMP/decoy" "gpt partition 1 (decoy)"
+rm -f "$part" && truncate -s $(($2 * 512)) "$part"
+mke2fs -q -F -t ext4 -d "$TEST_TMP/decoy" "$part" >"$TEST_TMP/mke2fs.log" 2>&1 ||
+	die "mke2fs for the decoy failed: $(cat "$TEST_TMP/mke2fs.log")"
+dd if="$part" of="$disk" bs=512 seek="$1" conv=notrunc,sparse status=none ||
+	die "cannot copy the decoy"
+set -- $(part_range "$disk" 2)
+[ $# -eq 2 ] || die "no partition 2 in $disk"
+rm -f "$part" && truncate -s $(($2 * 512)) "$part"
+mkfs.xfs -q -f -L gpt-xfs "$part" >"$TEST_TMP/mkfs.log" 2>&1 ||
+	die "mkfs.xfs for partition 2 failed: $(cat "$TEST_TMP/mkfs.log")"
+mnt=$TEST_TMP/rw
+mount -t xfs -o loop "$part" "$mnt" || die "cannot loop-mount partition 2 read-write"
+(small_tree "$mnt" "gpt partition 2") || { umount "$mnt"; die "populating partition 2 failed"; }
+umount "$mnt" || die "cannot unmount $mnt"
+xfs_repair -n "$part" >"$TEST_TMP/repair.log" 2>&1 ||
+	die "partition 2 is not clean: $(tail -n 20 "$TEST_TMP/repair.log")"
+dd if="$part" of="$disk" bs=512 seek="$1" conv=notrunc,sparse status=none ||
+	die "cannot copy partition 2"
+rm -f "$part"
+echo "2 $(($1 * 512)) $(($2 * 512))" >>"$disk.parts"
+printf '%s: GPT disk; partitions (number offset size): %s\n' "$(basename "$disk")" \
+	"$(tr '\n' ';' <"$disk.parts")"
