@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
 #include "fs.h"
@@ -122,6 +123,8 @@ struct kstat {
 
 static struct kstat kstats[64];
 static size_t nkstats;
+/* statfs as the kernel reports it: blocks, free, available, files, free files. */
+static unsigned long long kstatfs[5];
 
 static struct timespec parse_ts(const char *s)
 {
@@ -155,14 +158,19 @@ static bool kernel_view(const char *img)
 		      "mount -o ro,loop %s %s || exit 1; cd %s; "
 		      "find . -printf \"F %%p|%%i|%%m|%%U|%%G|%%n|%%s|%%b|%%A@|%%T@|%%C@|%%y\\n\"; "
 		      "find . \\( -type c -o -type b \\) -exec stat -c \"D %%n|%%t|%%T\" {} +; "
-		      "find . -type l -printf \"L %%p|%%l\\n\"; cd /; umount %s' 2>/dev/null",
+		      "find . -type l -printf \"L %%p|%%l\\n\"; stat -f -c \"S %%b %%f %%a %%c %%d\" .; "
+		      "cd /; umount %s' 2>/dev/null",
 		      img, mnt, mnt, mnt);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[12];
 		size_t n = 0;
 		char *s = line + 2, *tok;
 
-		if (line[0] == 'F' && nkstats < ARRAY_SIZE(kstats)) {
+		if (line[0] == 'S') {
+			if (sscanf(s, "%llu %llu %llu %llu %llu", &kstatfs[0], &kstatfs[1],
+				   &kstatfs[2], &kstatfs[3], &kstatfs[4]) != 5)
+				abort();
+		} else if (line[0] == 'F' && nkstats < ARRAY_SIZE(kstats)) {
 			struct kstat *k = &kstats[nkstats++];
 
 			while (n < 12 && (tok = strsep(&s, "|")))
@@ -561,6 +569,18 @@ static void check_populated_image(const char *img, const char *name, bool bigtim
 
 		ok(nkstats >= 18, "%s: the kernel shows %zu inodes", name, nkstats);
 		check_against_kernel(fs, name);
+		{
+			struct statvfs sv;
+
+			if (!ok(fs->ops->statfs(fs, &sv) == 0 && sv.f_blocks == kstatfs[0] &&
+			   sv.f_bfree == kstatfs[1] && sv.f_bavail == kstatfs[2] &&
+			   sv.f_files == kstatfs[3] && sv.f_ffree == kstatfs[4],
+			   "%s: statfs matches the kernel's (%llu %llu %llu %llu %llu)", name,
+			   kstatfs[0], kstatfs[1], kstatfs[2], kstatfs[3], kstatfs[4]))
+				diag("  got %llu %llu %llu %llu %llu", (unsigned long long)sv.f_blocks,
+			     (unsigned long long)sv.f_bfree, (unsigned long long)sv.f_bavail,
+			     (unsigned long long)sv.f_files, (unsigned long long)sv.f_ffree);
+		}
 		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			_cleanup_free_ char *copy = xasprintf("%s/copy", tmpdir);
 

@@ -142,6 +142,8 @@ static int check_ags(const struct xfs_dsb *sb, const struct imgfs_image *img,
 			      "%s: image is truncated: the filesystem needs %llu blocks of %u bytes, the image holds %llu bytes",
 			      img->path, (unsigned long long)dblocks, 1u << blocklog,
 			      (unsigned long long)img->size);
+	if (sb->sb_imax_pct > 100)
+		return BAD_GEOMETRY("inode space limit of %u%%", sb->sb_imax_pct);
 	if (logstart) {
 		uint64_t agno = logstart >> sb->sb_agblklog;
 		uint64_t agbno = logstart & ((1ULL << sb->sb_agblklog) - 1);
@@ -213,6 +215,13 @@ static void decode_super(struct xfs_fs *x, const struct xfs_dsb *sb)
 	x->rootino = be64(sb->sb_rootino);
 	x->logstart = be64(sb->sb_logstart);
 	x->logblocks = be32(sb->sb_logblocks);
+	if (sb->sb_imax_pct) {
+		/* Whole inode chunks in imax_pct percent of the blocks. */
+		uint64_t chunk = MAX(1U, (XFS_INODES_PER_CHUNK << x->inodelog) >> x->blocklog);
+		uint64_t blocks = x->dblocks * sb->sb_imax_pct / 100 / chunk * chunk;
+
+		x->maxicount = blocks << x->inopblog;
+	}
 	memcpy(x->uuid, sb->sb_uuid.b, sizeof(x->uuid));
 	x->versionnum = be16(sb->sb_versionnum);
 	x->features2 = be32(sb->sb_features2);
@@ -311,6 +320,14 @@ static int read_ag_header(struct xfs_fs *x, uint32_t agno, unsigned sector, uint
 	return 0;
 }
 
+/*
+ * Beyond this many AGs, opening would spend too long reading two sectors
+ * per AG (a hostile image can claim millions of tiny AGs): statfs then
+ * takes the superblock's own counters, which are exact on a clean
+ * filesystem, as the kernel does when it mounts one.
+ */
+#define XFS_AG_HEADERS_SUMMED 1024
+
 int xfs_read_ag_headers(struct xfs_fs *x, struct imgfs_error *err)
 {
 	_cleanup_free_ uint8_t *buf = malloc(x->sectsize);
@@ -319,6 +336,16 @@ int xfs_read_ag_headers(struct xfs_fs *x, struct imgfs_error *err)
 
 	if (!buf)
 		return REFUSE(ENOMEM, "out of memory");
+	if (x->agcount > XFS_AG_HEADERS_SUMMED) {
+		const struct xfs_dsb *sb = (const void *)buf;
+
+		if (imgfs_image_pread(x->base.img, buf, x->sectsize, 0) < 0)
+			return REFUSE(EIO, "%s: cannot read the superblock", x->base.img->path);
+		x->fdblocks = MIN(be64(sb->sb_fdblocks), x->dblocks);
+		x->icount = be64(sb->sb_icount);
+		x->ifree = MIN(be64(sb->sb_ifree), x->icount);
+		return 0;
+	}
 	for (uint32_t agno = 0; agno < x->agcount; agno++) {
 		const struct xfs_agf *agf = (const void *)buf;
 		const struct xfs_agi *agi = (const void *)buf;
@@ -366,8 +393,14 @@ int xfs_statfs(struct imgfs_fs *fs, struct statvfs *st)
 	st->f_blocks = x->dblocks - (x->logstart ? x->logblocks : 0);
 	st->f_bfree = bfree;
 	st->f_bavail = bfree;
-	/* Inodes are allocated on demand: as many as the free space could hold. */
+	/*
+	 * Inodes are allocated on demand: as many as the free space could
+	 * hold, within the imax_pct limit, and never fewer than exist.
+	 */
 	files = x->icount + MIN(bfree, UINT64_MAX >> 16 >> x->inopblog) * x->inopblock;
+	if (x->maxicount)
+		files = MIN(files, x->maxicount);
+	files = MAX(files, x->icount);
 	st->f_files = files;
 	st->f_ffree = files - (x->icount - x->ifree);
 	st->f_favail = st->f_ffree;

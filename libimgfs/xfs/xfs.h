@@ -59,6 +59,7 @@ struct xfs_fs {
 	uint64_t rootino;
 	uint64_t logstart;		/* internal log's first fs block (0: external) */
 	uint32_t logblocks;
+	uint64_t maxicount;		/* most inodes sb_imax_pct allows (0: no limit) */
 
 	/* Identity. */
 	uint8_t uuid[16];		/* sb_uuid: what blkid and xfs_info show */
