@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Hostile XFS images.  A small XFS image with a directory of each form, a
+# Hostile XFS images.  First the ones imgfs must refuse with a reason:
+# v4, a realtime volume, needsrepair, an unknown incompatible feature.
+# Then a small XFS image with a directory of each form, a
 # btree-format file, a remote symlink and xattrs of each form is damaged
 # three ways:
 #   - fuzzed fields (xfs_db fuzz -d: the field is garbled and the block's
@@ -125,6 +127,69 @@ outcome() {
 	fi
 	[ -n "${IMGFS_TEST_KEEP:-}" ] || rm -f "$2"
 }
+
+# ---- refused, with one line naming the reason ----
+
+# refused DESC IMAGE PATTERN: the mount must fail with exactly one line,
+# and that line must match PATTERN (grep -i -E): the reason.
+refused() {
+	if imgfs_mount "$2" "$mnt" 2>"$TEST_TMP/err" >/dev/null; then
+		not_ok "$1: refused (it mounted)"
+		unmount "$mnt"
+	elif [ "$(wc -l <"$TEST_TMP/err")" -eq 1 ] &&
+		sed "s|$2||g" "$TEST_TMP/err" | grep -q -i -E "$3"; then
+		ok "$1: refused: $(cat "$TEST_TMP/err")"
+	else
+		not_ok "$1: refused with one line naming the reason ($3)"
+		diag_file "$TEST_TMP/err"
+	fi
+	rm -f "$2"
+}
+
+# small_mkfs IMAGE MKFS-OPTIONS...: an empty filesystem as small as the
+# base image.
+small_mkfs() {
+	_img=$1
+	shift
+	rm -f "$_img" && truncate -s 40M "$_img"
+	TEST_DIR=$TEST_TMP TEST_DEV=$_img QA_CHECK_FS=xfs \
+		mkfs.xfs -q -f "$@" "$_img" >"$TEST_TMP/mkfs.err" 2>&1 && return 0
+	rm -f "$_img" && truncate -s 300M "$_img"
+	mkfs.xfs -q -f "$@" "$_img" >"$TEST_TMP/mkfs.err" 2>&1
+}
+
+# set_incompat IMAGE BITS: OR BITS into the superblock's incompatible
+# features (checksum recomputed).
+set_incompat() {
+	_v=$(xfs_db -r -c 'sb 0' -c 'print features_incompat' "$1" | sed 's/.* = //')
+	_want=$(printf '%#x' $((_v | $2)))
+	xfs_db -x -c 'sb 0' -c "write -d features_incompat $_want" "$1" >/dev/null 2>&1
+	[ "$(xfs_db -r -c 'sb 0' -c 'print features_incompat' "$1" 2>/dev/null |
+		sed 's/.* = //')" = "$_want" ] || bail_out "xfs_db cannot set features_incompat $_want"
+}
+
+img=$TEST_TMP/refuse-1.img
+if small_mkfs "$img" -m crc=0; then
+	refused "a v4 filesystem" "$img" 'v4|version 4|crc'
+else
+	skip "a v4 filesystem" "mkfs.xfs -m crc=0 failed: $(head -n 1 "$TEST_TMP/mkfs.err")"
+fi
+img=$TEST_TMP/refuse-2.img
+truncate -s 16M "$TEST_TMP/rtdev.img"
+if small_mkfs "$img" -r rtdev="$TEST_TMP/rtdev.img"; then
+	refused "a filesystem with a realtime volume" "$img" 'realtime|real-time|rtdev|rt dev|rt vol'
+else
+	skip "a filesystem with a realtime volume" "mkfs.xfs -r rtdev= failed: $(head -n 1 "$TEST_TMP/mkfs.err")"
+fi
+rm -f "$TEST_TMP/rtdev.img"
+img=$TEST_TMP/refuse-3.img
+cp --sparse=always "$base" "$img"
+set_incompat "$img" 16	# XFS_SB_FEAT_INCOMPAT_NEEDSREPAIR
+refused "the needsrepair flag" "$img" 'repair'
+img=$TEST_TMP/refuse-4.img
+cp --sparse=always "$base" "$img"
+set_incompat "$img" $((1 << 29))
+refused "an unknown incompatible feature" "$img" 'incompat|feature|unknown|unsupported'
 
 # ---- fuzzed fields, checksums recomputed ----
 
