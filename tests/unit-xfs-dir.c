@@ -35,6 +35,8 @@
 static char tmpdir[] = "/tmp/unit-xfs-dir.XXXXXX";
 /* Root in a mount namespace of our own: the kernel's driver is a second truth. */
 static bool kernel;
+/* Check lookups and resumed walks at every stride-th entry only (huge directories). */
+static size_t stride = 1;
 
 /* ---- what xfs_db says ---- */
 
@@ -75,10 +77,14 @@ static struct listing db_ls(const char *img, const char *path)
 
 	while (p && *++p) {
 		struct dbent e = { 0 };
+		char *eol = strchr(p, '\n');
 		char type[32];
 		unsigned hash;
 		int used = 0;
 
+		/* (sscanf() measures its whole input: one line at a time.  No name here has a newline.) */
+		if (eol)
+			*eol = 0;
 		if (sscanf(p, "%" SCNu64 " %" SCNu64 " %31s 0x%x %u %n", &e.cookie, &e.ino, type,
 			   &hash, &e.namelen, &used) != 5 || !used || e.namelen > 255)
 			break;
@@ -91,7 +97,7 @@ static struct listing db_ls(const char *img, const char *path)
 				abort();
 		}
 		l.e[l.n++] = e;
-		p = strchr(p + used + e.namelen, '\n');
+		p = eol;
 	}
 	return l;
 }
@@ -101,6 +107,17 @@ static long long db_field(const char *img, const char *path, const char *field)
 {
 	_cleanup_free_ char *out = capture("xfs_db -r -c 'path %s' -c 'print %s' '%s' 2>/dev/null",
 					   path, field, img);
+	const char *eq = strstr(out, " = ");
+
+	return eq ? strtoll(eq + 3, NULL, 0) : -1;
+}
+
+/* A field of directory block (file block) @fblk of @path, -1 if none. */
+static long long db_dblock_field(const char *img, const char *path, uint64_t fblk,
+				 const char *field)
+{
+	_cleanup_free_ char *out = capture("xfs_db -r -c 'path %s' -c 'dblock %" PRIu64 "' -c 'print %s' '%s' 2>/dev/null",
+					   path, fblk, field, img);
 	const char *eq = strstr(out, " = ");
 
 	return eq ? strtoll(eq + 3, NULL, 0) : -1;
@@ -333,31 +350,29 @@ static void check_dir(struct imgfs_fs *fs, const char *img, const char *mnt, con
 	ok(bad == 0 && g.n >= 2 && !memcmp(g.e[0].name, ".", 2) && !memcmp(g.e[1].name, "..", 3),
 	   "%s %s: . and .. first, positions strictly increasing", tag, path);
 
-	/* One entry per call, each resuming from the last one's position. */
+	/* One entry per call, each resuming from the one before's position. */
 	bad = 0;
-	prev = 0;
-	for (size_t i = 0; i <= g.n; i++) {
+	for (size_t i = 0; i <= g.n; i = i < g.n && i + stride > g.n ? g.n : i + stride) {
 		struct got one = { .stop_after = 1 };
 
+		prev = i ? g.e[i - 1].cookie : 0;
 		r = fs->ops->readdir(fs, dir, prev, collect, &one);
 		if (r < 0 || one.n != (i < g.n ? 1U : 0U) ||
-		    (one.n && !same_entry(&one.e[0], &g.e[i], true))) {
+		    (one.n && !same_entry(&one.e[0], &g.e[i], true)))
 			bad++;
-			free(one.e);
-			break;
-		}
-		if (one.n)
-			prev = one.e[0].cookie;
 		free(one.e);
+		if (bad || i == g.n)
+			break;
 	}
-	ok(bad == 0, "%s %s: a walk resumed after every entry gives the same entries", tag, path);
+	ok(bad == 0, "%s %s: a walk resumed after every %s entry gives the same entries", tag, path,
+	   stride > 1 ? "16th" : "single");
 
 	/* Every name found; near misses not. */
 	sorted = malloc((g.n ? g.n : 1) * sizeof(*sorted));
 	memcpy(sorted, g.e, g.n * sizeof(*sorted));
 	qsort(sorted, g.n, sizeof(*sorted), cmp_name);
 	bad = 0;
-	for (size_t i = 0; i < g.n; i++) {
+	for (size_t i = 0; i < g.n; i += stride) {
 		const struct dbent *e = &g.e[i];
 		char miss[260];
 		unsigned len = e->namelen;
@@ -389,7 +404,8 @@ static void check_dir(struct imgfs_fs *fs, const char *img, const char *mnt, con
 				diag("  lookup of near miss '%.*s': %d", (int)mlen, miss, r);
 		}
 	}
-	ok(bad == 0, "%s %s: lookup finds all %zu names with their inode numbers", tag, path, g.n);
+	ok(bad == 0, "%s %s: lookup finds %s %zu names with their inode numbers", tag, path,
+	   stride > 1 ? "every 16th of the" : "all", g.n);
 	ok(misses == 0 && tried > 0, "%s %s: %zu near misses are ENOENT", tag, path, tried);
 	is_int(fs->ops->lookup(fs, dir, "a/b", 3, &ino) == -ENOENT ||
 	       fs->ops->lookup(fs, dir, "a/b", 3, &ino) == -EINVAL, 1,
@@ -754,6 +770,46 @@ static void test_fragmented(void)
 	imgfs_image_close(image);
 }
 
+/*
+ * As root: a node directory whose hash index has two node levels, more
+ * leaves than one 4 KiB node block holds.  200000 hard links of one file.
+ */
+static void test_two_levels(void)
+{
+	_cleanup_free_ char *img = xasprintf("%s/huge.img", tmpdir);
+	_cleanup_free_ char *mnt = xasprintf("%s/mnt-huge", tmpdir);
+	struct imgfs_image *image = NULL;
+	struct imgfs_fs *fs = NULL;
+	long long level;
+	char *kmnt;
+
+	if (geteuid() != 0) {
+		skip("a two-level hash index", "needs root for a read-write loop mount");
+		return;
+	}
+	mkdir(mnt, 0755);
+	if (run("truncate -s 200M '%s' && TEST_DEV=1 TEST_DIR=1 QA_CHECK_FS=1 "
+		"mkfs.xfs -q -f -b size=4096 '%s'", img, img) != 0 ||
+	    run("unshare -m --propagation private sh -ec \"mount -o loop '%s' '%s'; cd '%s';"
+		" mkdir huge; : >target; perl -e 'for my \\$i (1 .. 200000) {"
+		" link(\\\"target\\\", sprintf(\\\"huge/%%07d\\\", \\$i)) or die }';"
+		" cd /; umount '%s'\"", img, mnt, mnt, mnt) != 0) {
+		skip("a two-level hash index", "cannot make and fill the image");
+		return;
+	}
+	level = db_dblock_field(img, "/huge", (1ULL << 35) / 4096, "nhdr.level");
+	ok(level == 2, "huge: the hash index has two node levels");
+	if (!ok(open_fs(img, &image, &fs) == 0, "huge: the image opens"))
+		return;
+	kmnt = kernel_mount(img);
+	stride = 16;
+	check_dir(fs, img, kmnt, "huge", "/huge", "node", 4096);
+	stride = 1;
+	kernel_umount(kmnt);
+	imgfs_fs_close(fs);
+	imgfs_image_close(image);
+}
+
 static bool have(const char *prog)
 {
 	return run("command -v %s", prog) == 0;
@@ -777,6 +833,7 @@ int main(void)
 	test_protofile_image("xfs-1k", 1024);
 	test_protofile_image("xfs-4k", 4096);
 	test_fragmented();
+	test_two_levels();
 	rm_tree(tmpdir);
 	return done_testing();
 }
