@@ -87,6 +87,11 @@ static int sf_walk(struct xdir *d, uint64_t *parent,
 			why = "bad name (empty, or holds '/' or NUL)";
 			break;
 		}
+		/* The header holds the parent; "." and ".." are never stored. */
+		if (e.name[0] == '.' && (e.namelen == 1 || (e.namelen == 2 && e.name[1] == '.'))) {
+			why = "an entry named . or ..";
+			break;
+		}
 		if (e.offset < expect) {
 			why = "entry offsets out of order";
 			break;
