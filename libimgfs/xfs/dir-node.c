@@ -166,7 +166,7 @@ static int check_node(struct walk *w, uint32_t blk, const char *buf, unsigned *c
 	const char *ents = buf + XD_DA_HDR_SIZE;
 
 	*count = get_be16(buf + XD_DA_COUNT);
-	*level = get_be16(buf + XD_DA_STALE);
+	*level = get_be16(buf + XD_DA_LEVEL);
 	if (*count == 0 || *count > max)
 		return xd_corrupt(w->d, "node block %u: bad count %u", blk, *count);
 	if (*level == 0 || *level >= XFS_DA_NODE_MAXDEPTH)

@@ -14,7 +14,8 @@
  *              index and the best-free table.
  *   node       data blocks, a tree of DA3 node blocks (0x3ebe) and LN1
  *              leaves (0x3dff) from XFS_DIR2_LEAF_OFFSET, free-index blocks
- *              ("XDF3") from XFS_DIR2_FREE_OFFSET.
+ *              ("XDF3") from XFS_DIR2_FREE_OFFSET (for writers: a reader
+ *              never needs them).
  *   btree      any of the last three with a bmbt data fork: the same
  *              blocks, only mapped differently (the core's bmap does that).
  *
@@ -29,9 +30,8 @@
 #define IMGFS_XFS_DIR_H
 
 #include <stdbool.h>
-#include <stdint.h>
-
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xfs.h"
 
@@ -77,7 +77,7 @@ typedef int (*xd_entry_fn)(void *ctx, const struct xd_entry *e);
 
 static inline uint32_t xd_entsize(const struct xdir *d, unsigned namelen)
 {
-	return (8 + 1 + namelen + (d->ftype ? 1 : 0) + 2 + 7) & ~7U;
+	return XFS_DIR2_DATA_ENTSIZE(namelen, d->ftype ? 1U : 0U);
 }
 
 /* dir.c */
@@ -107,9 +107,10 @@ int xd_data_entry(struct xdir *d, uint64_t fblk, const char *buf, uint32_t off, 
 int xd_sf_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx);
 int xd_sf_lookup(struct xdir *d, const char *name, size_t len, uint64_t *ino);
 
-/* dir-node.c: 1 found (*@ino set), 0 not there, negative errno. */
+/* dir-node.c: lookups return 1 found (*@ino set), 0 not there, or a negative errno. */
 int xd_block_lookup(struct xdir *d, const char *buf, uint32_t leaf_start, const char *name,
 		    size_t len, uint64_t *ino);
+/* Check a block directory's tail, leaf entries and data entries; where the leaf entries start. */
 int xd_block_check(struct xdir *d, const char *buf, uint32_t *leaf_start);
 int xd_leaf_lookup(struct xdir *d, const char *name, size_t len, uint64_t *ino);
 
