@@ -380,7 +380,7 @@ db() {
 	_img=$1
 	shift
 	for _c in "$@"; do printf '%s\0' -c "$_c"; done |
-		xargs -0 xfs_db -r "$_img" 2>/dev/null
+		TZ=UTC xargs -0 xfs_db -r "$_img" 2>/dev/null
 }
 
 # field IMAGE PATH FIELD: one inode field's value ("2 (extents)" -> 2).
@@ -441,7 +441,7 @@ need() {
 	esac
 }
 
-# extent_flags IMAGE PATH: the bmap of a file, one "flag N" per extent.
+# has_unwritten IMAGE PATH: the file has an unwritten extent ("flag 1").
 has_unwritten() {
 	db "$1" "path $2" bmap | grep -q 'flag 1$'
 }
@@ -460,6 +460,14 @@ verify() {
 	for f in BIGTIME NREXT64 REFLINK RMAPBT FINOBT INOBTCNT SPARSE_INODES META_UUID; do
 		case $vers in
 		*,$f,*) features="$features $f";;
+		esac
+	done
+	# The features this image is for: FEATURE or -FEATURE (absent).
+	for f in $want; do
+		case $f in
+		-*) case $vers in *,${f#-},*) die "$(basename "$img"): has ${f#-}";; esac
+			checked="$checked no-${f#-}";;
+		*) need "$img" "$f" "$vers" "*,$f,*";;
 		esac
 	done
 	need "$img" shortform-dir "$(dirform "$img" /dirs/shortform "$bs")" shortform
@@ -499,7 +507,13 @@ verify() {
 	case $features in
 	*BIGTIME*)
 		need "$img" post-2038 "$(db "$img" "path /time/y2200" "print core.mtime.sec")" "*2200*";;
+	*)	# without bigtime the kernel clamps to the last 32-bit second
+		need "$img" clamped-2038 "$(db "$img" "path /time/y2200" "print core.mtime.sec")" \
+			"*Jan 19 03:14:07 2038";;
 	esac
+	# major 511, minor 262143: the sysv encoding, major << 18 | minor
+	need "$img" device-511-262143 "$(field "$img" /special/big-numbers u3.dev)" 0x7ffffff
+	need "$img" hard-links "$(field "$img" /hard/one/file core.nlinkv2)" 3
 	case $features in
 	*REFLINK*)
 		a=$(db "$img" "path /reflink/original" bmap | sed -n '1s/.*startblock \([0-9]*\).*/\1/p')
@@ -510,10 +524,12 @@ verify() {
 
 # ---- the images ----
 
-# mkimage NAME BLOCKSIZE HUGE MKFS-OPTIONS... [-- POST-COMMAND]
+# mkimage NAME BLOCKSIZE HUGE FEATURES MKFS-OPTIONS...: HUGE is no, yes
+# (30000 names) or 2level (200000 names); FEATURES the ones the image must
+# have, and with a '-' must not have (as xfs_db's version command says).
 mkimage() {
-	name=$1 bs=$2 huge=$3
-	shift 3
+	name=$1 bs=$2 huge=$3 want=$4
+	shift 4
 	img=$OUT/$name.img
 	rm -f "$img"
 	truncate -s 300M "$img"
@@ -548,10 +564,13 @@ mkimage() {
 		"$name.img" "$bs" "$dbs" "$(du -k "$img" | cut -f1)" "$features" "$checked" "$forms"
 }
 
-#       name                    block huge mkfs.xfs options
-mkimage xfs-4k                  4096  yes  -m rmapbt=1
-mkimage xfs-1k                  1024  no   -m rmapbt=1 -i nrext64=1
-mkimage xfs-4k-old-i1k-meta_uuid 4096  2level \
+#       name   block huge   features / mkfs.xfs options
+mkimage xfs-4k 4096  yes    "BIGTIME REFLINK RMAPBT FINOBT INOBTCNT SPARSE_INODES -NREXT64" \
+	-m rmapbt=1
+mkimage xfs-1k 1024  no     "BIGTIME REFLINK RMAPBT FINOBT INOBTCNT SPARSE_INODES NREXT64" \
+	-m rmapbt=1 -i nrext64=1
+mkimage xfs-4k-old-i1k-meta_uuid 4096 2level \
+	"META_UUID -BIGTIME -REFLINK -RMAPBT -FINOBT -INOBTCNT -SPARSE_INODES -NREXT64" \
 	-m bigtime=0,inobtcount=0,finobt=0,reflink=0,rmapbt=0 -i sparse=0,size=1024
 
 # ---- a disk image with a partition table ----
