@@ -196,18 +196,19 @@ static int dir_open(struct xfs_fs *x, uint64_t ino, struct xdir *d, enum xd_form
 	default:
 		return xd_corrupt(d, "data fork format %u", d->in.format);
 	}
-	/* As xfs_dir2_isblock(): nothing is mapped at or past the leaf space. */
-	r = xfs_bmap_lookup(x, &d->in, XFS_DATA_FORK, d->leafblk, &ext);
-	if (r < 0)
-		return r;
-	if (!ext.hole || ext.fileoff + ext.len <= XFS_MAX_FILEOFF) {
+	/*
+	 * As xfs_dir2_isblock(): nothing is mapped at or past the leaf space.
+	 * A block directory is one directory block long, so any other size
+	 * is a leaf or node directory without looking (a bmbt read saved).
+	 */
+	if (d->in.size != d->blksize) {
 		*form = XD_LEAFNODE;
 		return 0;
 	}
-	if (d->in.size != d->blksize)
-		return xd_corrupt(d, "block directory of size %llu, not %u",
-				  (unsigned long long)d->in.size, d->blksize);
-	*form = XD_BLOCK;
+	r = xfs_bmap_lookup(x, &d->in, XFS_DATA_FORK, d->leafblk, &ext);
+	if (r < 0)
+		return r;
+	*form = !ext.hole || ext.fileoff + ext.len <= XFS_MAX_FILEOFF ? XD_LEAFNODE : XD_BLOCK;
 	return 0;
 }
 
