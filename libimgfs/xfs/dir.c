@@ -57,10 +57,18 @@ int xd_read(struct xdir *d, uint64_t fblk, const struct xfs_blk_verify *v, void 
 {
 	int r;
 
+	if (xd_cache_get(d, fblk, v, buf, magic))
+		return 0;
 	r = xfs_read_dirblock(d->x, &d->in, fblk, buf, v, magic);
-	if (r < 0 || *magic != XFS_DIR3_DATA_MAGIC)
+	if (r < 0)
 		return r;
-	return xd_data_check(d, fblk, buf, d->blksize);
+	if (*magic == XFS_DIR3_DATA_MAGIC) {
+		r = xd_data_check(d, fblk, buf, d->blksize);
+		if (r < 0)
+			return r;
+	}
+	xd_cache_put(d, fblk, buf, *magic);
+	return 0;
 }
 
 int xd_data_check(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end)

@@ -103,6 +103,11 @@ int xd_data_walk(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end,
 int xd_data_entry(struct xdir *d, uint64_t fblk, const char *buf, uint32_t off, uint32_t end,
 		  struct xd_entry *e);
 
+/* dir-cache.c: verified directory blocks of this filesystem, by (inode, file block). */
+bool xd_cache_get(struct xdir *d, uint64_t fblk, const struct xfs_blk_verify *v, void *buf,
+		  uint32_t *magic);
+void xd_cache_put(struct xdir *d, uint64_t fblk, const void *buf, uint32_t magic);
+
 /* dir-sf.c */
 int xd_sf_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx);
 int xd_sf_lookup(struct xdir *d, const char *name, size_t len, uint64_t *ino);

@@ -11,6 +11,7 @@
 
 static void xfs_close(struct imgfs_fs *fs)
 {
+	xfs_dircache_free(XFS(fs)->dircache);
 	free(XFS(fs));
 }
 

@@ -85,6 +85,9 @@ struct xfs_fs {
 	uint64_t icount;
 	uint64_t ifree;
 	uint64_t fdblocks;
+
+	/* Verified directory blocks (dir-cache.c), made on first use. */
+	struct xfs_dircache *_Atomic dircache;
 };
 
 static inline struct xfs_fs *XFS(struct imgfs_fs *fs)
@@ -305,6 +308,10 @@ int xfs_read_ag_headers(struct xfs_fs *x, struct imgfs_error *err);
 void xfs_feature_names(const struct xfs_fs *x, char *buf, size_t size);
 int xfs_info(struct imgfs_fs *fs, struct imgfs_fs_info *info);
 int xfs_statfs(struct imgfs_fs *fs, struct statvfs *st);
+
+/* dir-cache.c: drop the directory block cache at close. */
+struct xfs_dircache;
+void xfs_dircache_free(struct xfs_dircache *c);
 
 /* ---- dir*.c: directories (the directory helper fills these in) ---- */
 
