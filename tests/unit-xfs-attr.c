@@ -698,6 +698,21 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 
 /* ---- main ---- */
 
+/*
+ * A new mount namespace starts with copies of every mount, other tests'
+ * loop mounts under /tmp included, and a copy keeps its loop device busy
+ * after the test that made it unmounts.  Let go of those copies.
+ */
+static void drop_copied_mounts(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strncmp(mnt, "/tmp/", 5))
+			umount2(mnt, MNT_DETACH);
+}
+
 static void one_image(unsigned bs)
 {
 	_cleanup_free_ char *img = xasprintf("%s/xfs-%u.img", tmpdir, bs);
@@ -766,6 +781,7 @@ int main(void)
 	/* Mounts of our own, gone (with their loop devices) when we exit. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		skip_all("cannot make a mount namespace: %m");
+	drop_copied_mounts();
 	if (!mkdtemp(tmpdir))
 		abort();
 	one_image(1024);
