@@ -29,7 +29,8 @@ MKCORPUS_XFS=$top_srcdir/tests/mkcorpus-xfs.sh
 
 need_root
 need_loop
-need_cmd mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl findmnt timeout
+need_cmd mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl findmnt timeout \
+	fallocate sfdisk mke2fs
 need_prog "$TREECMP"
 case ${IMGFS_TEST_FS:-imgfs} in
 fuse2fs) skip_all "fuse2fs does not read XFS";;
