@@ -9,9 +9,9 @@
  * names whose hashes collide across leaf boundaries, all namespaces and
  * POSIX ACLs.  xfs_db confirms each file has the format it is meant to.
  * Then the image is mounted read-only and every name and value the kernel
- * returns must come out of the backend, and nothing else, with the one
- * deliberate difference that the raw ACLs (trusted.SGI_ACL_*) are shown
- * only as system.posix_acl_*.  Finally blocks are corrupted with valid
+ * returns must come out of the backend, and nothing else: the ACLs as
+ * system.posix_acl_* and, raw, as trusted.SGI_ACL_*, as the kernel lists
+ * them to root.  Finally blocks are corrupted with valid
  * CRCs (and without): the backend must answer EUCLEAN, not crash.
  *
  * Needs root (loop mounts) and xfsprogs; skips otherwise.
@@ -310,24 +310,18 @@ static bool check_format(const char *img, uint64_t ino, const struct expect *e)
 
 /* ---- comparing with the kernel ---- */
 
-static bool hidden(const char *name)
-{
-	return !strcmp(name, "trusted.SGI_ACL_FILE") || !strcmp(name, "trusted.SGI_ACL_DEFAULT");
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Split a listxattr buffer into a sorted array of names. */
-static size_t split_list(char *list, size_t len, char **names, size_t max, bool drop_hidden)
+static size_t split_list(char *list, size_t len, char **names, size_t max)
 {
 	size_t n = 0;
 
 	for (size_t off = 0; off < len && n < max; off += strlen(list + off) + 1)
-		if (!drop_hidden || !hidden(list + off))
-			names[n++] = list + off;
+		names[n++] = list + off;
 	qsort(names, n, sizeof(*names), cmp_names);
 	return n;
 }
@@ -369,8 +363,8 @@ static bool compare_inode(struct imgfs_fs *fs, const char *path, uint64_t ino,
 			return false;
 		}
 	}
-	nk = split_list(klist, (size_t)klen, knames, ARRAY_SIZE(knames), true);
-	no = split_list(olist, olen, onames, ARRAY_SIZE(onames), false);
+	nk = split_list(klist, (size_t)klen, knames, ARRAY_SIZE(knames));
+	no = split_list(olist, olen, onames, ARRAY_SIZE(onames));
 	if (nk != no) {
 		diag("%s: %zu names, the kernel lists %zu", path, no, nk);
 		return false;
@@ -419,7 +413,7 @@ static bool compare_inode(struct imgfs_fs *fs, const char *path, uint64_t ino,
 	for (size_t i = 0; i < ARRAY_SIZE(absent); i++) {
 		size_t len;
 
-		if (lgetxattr(path, absent[i], NULL, 0) >= 0 && !hidden(absent[i]))
+		if (lgetxattr(path, absent[i], NULL, 0) >= 0)
 			continue;
 		r = fs->ops->getxattr(fs, ino, absent[i], oval, sizeof(oval), &len);
 		if (r != -ENODATA) {

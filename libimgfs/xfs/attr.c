@@ -9,10 +9,10 @@
  * front; parent pointers (XFS_ATTR_PARENT) and half-written entries
  * (XFS_ATTR_INCOMPLETE) are not shown.  POSIX ACLs are the trusted attrs
  * SGI_ACL_FILE and SGI_ACL_DEFAULT in XFS's own big-endian format; they
- * appear only as system.posix_acl_access and system.posix_acl_default in
- * the VFS's format.  (The kernel also lists the raw trusted.SGI_ACL_* to
- * a caller with CAP_SYS_ADMIN; over FUSE that would be everyone, and a
- * copy tool would write the ACL twice, so those two names stay hidden.)
+ * appear as system.posix_acl_access and system.posix_acl_default in the
+ * VFS's format, and also, raw, as trusted.SGI_ACL_*: the kernel lists
+ * both (the raw ones to CAP_SYS_ADMIN, as every trusted name), and the
+ * tree must read as the kernel's does.
  * Other names are ENODATA, as in the ext4 backend: FUSE takes EOPNOTSUPP
  * from getxattr as "no xattrs on this mount at all".
  */
@@ -296,9 +296,14 @@ static int list_one(void *ctx, const struct xattr_entry *e)
 	unsigned ns = e->flags & XFS_ATTR_NSP_MASK;
 	int acl;
 
-	if (ns == XFS_ATTR_ROOT && (acl = acl_index(e->name, e->namelen)) >= 0)
-		return list_add(ctx, "", (const uint8_t *)acl_names[acl].vfs,
-				strlen(acl_names[acl].vfs));
+	if (ns == XFS_ATTR_ROOT && (acl = acl_index(e->name, e->namelen)) >= 0) {
+		int r = list_add(ctx, "", (const uint8_t *)acl_names[acl].vfs,
+				 strlen(acl_names[acl].vfs));
+
+		if (r < 0)
+			return r;
+		/* and the raw attr under its own name, below */
+	}
 	for (unsigned i = 0; i < ARRAY_SIZE(namespaces); i++)
 		if (namespaces[i].ns == ns)
 			return list_add(ctx, namespaces[i].prefix, e->name, e->namelen);
@@ -344,9 +349,6 @@ static int parse_name(const char *name, unsigned *ns, const char **dname, int *a
 		*dname = name + plen;
 		len = strlen(*dname);
 		if (len == 0 || len > XATTR_NAME_LEN_MAX)
-			return -ENODATA;
-		/* The raw ACLs are shown only in the VFS's format. */
-		if (*ns == XFS_ATTR_ROOT && acl_index((const uint8_t *)*dname, (unsigned)len) >= 0)
 			return -ENODATA;
 		return 0;
 	}
