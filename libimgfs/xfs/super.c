@@ -217,7 +217,7 @@ static void decode_super(struct xfs_fs *x, const struct xfs_dsb *sb)
 	x->logblocks = be32(sb->sb_logblocks);
 	if (sb->sb_imax_pct) {
 		/* Whole inode chunks in imax_pct percent of the blocks. */
-		uint64_t chunk = MAX(1U, (XFS_INODES_PER_CHUNK << x->inodelog) >> x->blocklog);
+		uint64_t chunk = MAX(1U, ((uint32_t)XFS_INODES_PER_CHUNK << x->inodelog) >> x->blocklog);
 		uint64_t blocks = x->dblocks * sb->sb_imax_pct / 100 / chunk * chunk;
 
 		x->maxicount = blocks << x->inopblog;
@@ -289,7 +289,13 @@ int xfs_check_super(struct xfs_fs *x, const struct imgfs_image *img, struct imgf
 	decode_super(x, &sb);
 	if (!xfs_ino_valid(x, x->rootino))
 		return BAD_GEOMETRY("root inode %llu out of range", (unsigned long long)x->rootino);
-	if (x->sparse_inodes && !be32(sb.sb_spino_align))
+	/*
+	 * Sparse chunks need an alignment, unless a whole chunk of 64 inodes
+	 * fits in one block (64k blocks): then mkfs writes none, and there
+	 * is nothing to be sparse about.
+	 */
+	if (x->sparse_inodes && !be32(sb.sb_spino_align) &&
+	    (uint64_t)XFS_INODES_PER_CHUNK * x->inodesize > x->blocksize)
 		return BAD_GEOMETRY("sparse inodes without a sparse chunk alignment");
 	return 0;
 }
