@@ -37,7 +37,7 @@ static void usage(FILE *out)
 		"  -o OPTIONS     comma-separated, as for imgfs-mount:\n"
 		"                   offset=BYTES   the filesystem starts at this byte offset\n"
 		"                   partition=N    the filesystem is partition N (GPT or MBR)\n"
-		"                   type=TYPE      auto (default), ext4, ext3 or ext2\n"
+		"                   type=TYPE      auto (default), ext4, ext3, ext2 or xfs\n"
 		"  -a, --holes    also list holes in the mapping table\n"
 		"  -h, --help     show this help\n"
 		"  -V, --version  show the version\n");

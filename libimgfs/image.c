@@ -20,13 +20,13 @@ static void blkid_probep(blkid_probe *pr)
 bool imgfs_fstype_supported(const char *fstype)
 {
 	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") ||
-	       !strcmp(fstype, "ext4");
+	       !strcmp(fstype, "ext4") || !strcmp(fstype, "xfs");
 }
 
 int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
 			     struct imgfs_error *err)
 {
-	static const char *const types[] = { "auto", "ext4", "ext3", "ext2" };
+	static const char *const types[] = { "auto", "ext4", "ext3", "ext2", "xfs" };
 	uint64_t n;
 
 	if (!val)
@@ -52,7 +52,7 @@ int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_imag
 			}
 		}
 		return imgfs_error_set(err, EINVAL,
-				       "type=%s: unknown filesystem type (auto, ext4, ext3, ext2)", val);
+				       "type=%s: unknown filesystem type (auto, ext4, ext3, ext2, xfs)", val);
 	}
 	return 1;
 }

@@ -42,21 +42,15 @@ static const struct {
 	{ "partition", K_PARTITION, true },
 };
 
-static int parse_type(const char *key, const char *val, struct oci_mount *m, bool *xfs,
+static int parse_type(const char *key, const char *val, struct oci_mount *m,
 		      struct imgfs_error *err)
 {
 	struct imgfs_error why;
 
 	/*
 	 * The annotation format names the drivers (ext4 serves ext2 and ext3
-	 * too), not every word imgfs-mount accepts.  XFS is part of the format
-	 * but refused until a backend serves it; imgfs_fstype_supported()
-	 * turns true then, and this refusal goes away by itself.
+	 * too), not every word imgfs-mount accepts.
 	 */
-	if (!strcmp(val, "xfs") && !imgfs_fstype_supported("xfs")) {
-		*xfs = true;
-		return 0;
-	}
 	if (strcmp(val, "auto") && strcmp(val, "ext4") && strcmp(val, "xfs"))
 		return imgfs_error_set(err, EINVAL, "%s: type=%s: unknown filesystem type (auto, ext4, xfs)",
 				       key, val);
@@ -77,7 +71,7 @@ static int parse_location(const char *key, const char *k, const char *val, struc
 }
 
 static int parse_item(const char *key, char *item, struct oci_mount *m, bool seen[K_COUNT],
-		      const char **mode, bool *xfs, struct imgfs_error *err)
+		      const char **mode, struct imgfs_error *err)
 {
 	char *val = strchr(item, '=');
 	size_t i;
@@ -145,7 +139,7 @@ static int parse_item(const char *key, char *item, struct oci_mount *m, bool see
 		m->writable = !strcmp(item, "rw");
 		return 0;
 	case K_TYPE:
-		return parse_type(key, val, m, xfs, err);
+		return parse_type(key, val, m, err);
 	default:
 		return parse_location(key, item, val, m, err);
 	}
@@ -159,7 +153,6 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 	bool seen[K_COUNT] = { false };
 	const char *mode = NULL;
 	struct imgfs_error why;
-	bool xfs = false;
 	char *item;
 	int r;
 
@@ -189,7 +182,7 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 
 		if (comma)
 			*comma = '\0';
-		r = parse_item(key, item, m, seen, &mode, &xfs, err);
+		r = parse_item(key, item, m, seen, &mode, err);
 		if (r < 0)
 			return r;
 		if (!comma)
@@ -207,7 +200,5 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 	if (m->writable)
 		return imgfs_error_set(err, EOPNOTSUPP,
 				       "%s: rw: read-write mounts are not supported yet; use ro", key);
-	if (xfs)
-		return imgfs_error_set(err, EOPNOTSUPP, "%s: type=xfs: XFS is not supported yet", key);
 	return 0;
 }

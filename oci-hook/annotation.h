@@ -42,7 +42,7 @@ bool oci_mount_key_is_ours(const char *key);
  * oci_mount_free() whether or not this succeeds).  Returns 0, or a negative
  * errno with @err holding one line that starts with @key: -EINVAL for a
  * malformed annotation, -EOPNOTSUPP for what is valid but not served yet
- * (rw, type=xfs).
+ * (rw).
  */
 int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 		    struct imgfs_error *err);

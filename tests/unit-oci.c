@@ -103,6 +103,8 @@ static void test_mount_valid(void)
 		  "data", "/a", "/mnt/images/x", "ext4", true, 1048576, 0 },
 		{ "io.imgfs.mount.disk", "source=/a,target=/b,partition=2,type=auto",
 		  "disk", "/a", "/b", "auto", false, 0, 2 },
+		{ "io.imgfs.mount.xfs", "source=/srv/x.img,target=/x,type=xfs",
+		  "xfs", "/srv/x.img", "/x", "xfs", false, 0, 0 },
 		{ "io.imgfs.mount.x", "source=/a,target=/b,offset=0x100000",
 		  "x", "/a", "/b", NULL, true, 1048576, 0 },
 		{ "io.imgfs.mount.x", "source=/a,target=/b,offset=0",
@@ -230,8 +232,6 @@ static void test_mount_errors(void)
 		/* valid, but not served yet */
 		{ K, "source=/a,target=/b,rw", EOPNOTSUPP,
 		  K ": rw: read-write mounts are not supported yet; use ro" },
-		{ K, "source=/a,target=/b,type=xfs", EOPNOTSUPP,
-		  K ": type=xfs: XFS is not supported yet" },
 		{ K, "source=/a,target=/b,rw,type=xfs", EOPNOTSUPP,
 		  K ": rw: read-write mounts are not supported yet; use ro" },
 		/* a malformed annotation is reported as such before "not yet" */
