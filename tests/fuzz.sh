@@ -15,7 +15,6 @@ need_cmd mkfs.ext4
 
 # Base images: small, so that their metadata lies in the first MAX_LEN
 # bytes, and varied, so that the walk reaches every kind of metadata.
-MAX_LEN=131072
 tree=$TEST_TMP/tree
 mkdir -p "$tree/dir/sub" "$tree/many"
 echo "small file" >"$tree/small"
@@ -39,9 +38,48 @@ mkfs.ext4 -q -F -b 1024 -N 256 -O ^has_journal -d "$tree" "$TEST_TMP/bases/ext4-
 mkfs.ext4 -q -F -b 1024 -N 256 -O ^has_journal,inline_data,metadata_csum -d "$tree" \
 	"$TEST_TMP/bases/ext4-inline.img" 2M
 
+# XFS: 1k blocks, one AG, the log on a device of its own, so that the
+# superblock, AG headers, inode chunk and directory blocks come first; a
+# protofile (mkfs.xfs cannot read a directory) with the same kinds of file.
+# The fstests variables let mkfs make a filesystem under 300 MB.
+if command -v mkfs.xfs >/dev/null 2>&1; then
+	{
+		echo /dev/null
+		echo "0 0"
+		echo "d--755 0 0"
+		echo "small ---644 0 0 $tree/small"
+		echo "medium ---600 1000 1000 $tree/dir/medium"
+		echo "fast-link l--777 0 0 small"
+		echo "slow-link l--777 0 0 $(printf '%0300d' 0)"
+		echo "fifo p--644 0 0"
+		echo "many d--755 0 0"
+		i=0
+		while [ $i -lt 120 ]; do
+			echo "entry-with-a-longish-name-$i ---644 0 0 $tree/small"
+			i=$((i + 1))
+		done
+		echo '$'
+		echo "dir d--700 0 0"
+		echo "sub d--755 0 0"
+		echo '$'
+		echo '$'
+		echo '$'
+	} >"$TEST_TMP/xfs.proto"
+	truncate -s 16M "$TEST_TMP/bases/xfs-1k.img"
+	truncate -s 8M "$TEST_TMP/xfs-1k.log"
+	TEST_DIR=$TEST_TMP TEST_DEV=/dev/null QA_CHECK_FS=1 mkfs.xfs -q -f -b size=1024 \
+		-l logdev="$TEST_TMP/xfs-1k.log" -p "$TEST_TMP/xfs.proto" "$TEST_TMP/bases/xfs-1k.img" ||
+		bail_out "mkfs.xfs cannot make the XFS base image"
+fi
+
 runs=${IMGFS_FUZZ_RUNS:-5000}
 for base in "$TEST_TMP"/bases/*.img; do
 	name=$(basename "$base" .img)
+	# Where each base keeps its metadata (XFS: directory blocks up to ~260 KiB).
+	case $name in
+	xfs-*) MAX_LEN=262144;;
+	*) MAX_LEN=131072;;
+	esac
 	mkdir -p "$TEST_TMP/$name/seed" "$TEST_TMP/$name/corpus"
 	head -c $MAX_LEN "$base" >"$TEST_TMP/$name/seed/base"
 	if [ -n "${IMGFS_FUZZ_SECONDS:-}" ]; then
