@@ -153,7 +153,7 @@ static int probe_fstype(struct imgfs_image *img, const char *want, struct imgfs_
 		return imgfs_error_set(err, EMEDIUMTYPE, "%s: no filesystem found", img->path);
 	if (!imgfs_fstype_supported(type))
 		return imgfs_error_set(err, EMEDIUMTYPE,
-				       "%s: %s filesystem is not supported (imgfs serves ext2, ext3 and ext4)",
+				       "%s: %s filesystem is not supported (imgfs serves ext2, ext3, ext4 and XFS)",
 				       img->path, type);
 	if (!fstype_matches(want, type))
 		return imgfs_error_set(err, EMEDIUMTYPE, "%s: is %s, not %s", img->path, type, want);
