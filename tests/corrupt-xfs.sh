@@ -48,15 +48,6 @@ fi
 # Populated by the kernel, in a mount namespace of our own (lib.sh,
 # private_mounts).
 cat >"$TEST_TMP/populate.sh" <<'EOF'
-# Let go of the copies of other tests' loop and FUSE mounts this new
-# namespace got (see mkcorpus-xfs.sh); $3 names the namespace we came from.
-if [ "$3" != "$(readlink /proc/self/ns/mnt)" ]; then
-	awk '{ for (i = 7; $i != "-"; i++) ;
-		if ($(i + 2) ~ /^\/dev\/loop/ || $(i + 1) ~ /^fuse/) print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do
-			umount -l "$(printf '%b' "$m")" 2>/dev/null
-		done
-fi
 set -e
 mount -t xfs -o loop "$1" "$2"
 cd "$2"
@@ -84,7 +75,7 @@ mkfifo fifo
 cd /
 umount "$2"
 EOF
-private_mounts sh "$TEST_TMP/populate.sh" "$base" "$mnt" "$(readlink /proc/self/ns/mnt)" >"$TEST_TMP/populate.err" 2>&1 ||
+private_mounts sh "$TEST_TMP/populate.sh" "$base" "$mnt" >"$TEST_TMP/populate.err" 2>&1 ||
 	bail_out "cannot populate the base image: $(cat "$TEST_TMP/populate.err")"
 
 # ---- does imgfs serve XFS yet? ----

@@ -410,12 +410,9 @@ trap 'cleanup; trap - EXIT; exit 143' TERM
 # ---- mounting ----
 
 # private_mounts CMD [ARG]...: run CMD in a mount namespace of its own,
-# for read-write kernel mounts.  Tests running alongside create mount
-# namespaces (containers, sandboxes), and a copy of a mount there keeps
-# the filesystem alive past our umount, its journal not yet flushed; a
-# mount made in a private namespace is never copied.
+# for read-write kernel mounts (tests/private-ns.sh says why).
 private_mounts() {
-	unshare -m --propagation private "$@"
+	sh "$top_srcdir/tests/private-ns.sh" "$@"
 }
 
 # The type mountinfo shows for a mount point ("ext4", "fuse.imgfs", ...).

@@ -29,10 +29,9 @@
 
 set -u
 # The read-write loop mounts below happen in a mount namespace of our own
-# (see private_mounts in lib.sh): copied into another namespace, one would
-# outlive our umount with its journal unflushed.
+# (tests/private-ns.sh).
 if [ -z "${MKCORPUS_PRIVATE_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
-	MKCORPUS_PRIVATE_NS=1 exec unshare -m --propagation private sh "$0" "$@"
+	MKCORPUS_PRIVATE_NS=1 exec sh "$(dirname "$0")/private-ns.sh" sh "$0" "$@"
 fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 

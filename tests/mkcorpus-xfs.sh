@@ -31,26 +31,11 @@
 
 set -u
 # The read-write loop mounts below happen in a mount namespace of our own
-# (see private_mounts in lib.sh): copied into another namespace, a mount
-# would outlive our umount with its log unflushed.
+# (tests/private-ns.sh).
 if [ -z "${MKCORPUS_PRIVATE_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
-	MKCORPUS_PRIVATE_NS=$(readlink /proc/self/ns/mnt) exec unshare -m --propagation private \
-		sh "$0" "$@"
+	MKCORPUS_PRIVATE_NS=1 exec sh "$(dirname "$0")/private-ns.sh" sh "$0" "$@"
 fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
-
-# The new namespace got a copy of every mount there was, other tests'
-# loop and FUSE mounts among them: held here, they would keep those
-# filesystems and loop devices alive past their owners' umount for as
-# long as this script runs.  Let go of them (in this namespace only: the
-# one we were started from is named in MKCORPUS_PRIVATE_NS).
-if [ -n "${MKCORPUS_PRIVATE_NS:-}" ] && [ "$MKCORPUS_PRIVATE_NS" != "$(readlink /proc/self/ns/mnt)" ]; then
-	awk '{ for (i = 7; $i != "-"; i++) ;
-		if ($(i + 2) ~ /^\/dev\/loop/ || $(i + 1) ~ /^fuse/) print $5 }' /proc/self/mountinfo |
-		sort -r | while read -r m; do
-			umount -l "$(printf '%b' "$m")" 2>/dev/null
-		done
-fi
 
 die() {
 	echo "mkcorpus-xfs: $*" >&2
