@@ -42,22 +42,11 @@ echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
 
 # start_container [CMD...]: a stand-in container's init, waiting to be
 # killed, in a mount namespace of its own (and those CMD creates: it is
-# run with "sleep 600" appended, e.g. unshare -U -m).  Sets $cpid.
-#
-# A new mount namespace copies every mount there is, and a copy keeps a
-# FUSE server or loop device busy after the original is unmounted: other
-# tests running alongside would see their servers outlive their unmounts.
-# So the copies of their mounts (and of any FUSE mount) are dropped first,
-# before the container's own namespaces copy what is left.
+# run with "sleep 600" appended, e.g. unshare -U -m).  Sets $cpid.  The
+# namespace lets go of its copies of other tests' mounts first
+# (tests/private-ns.sh), which would otherwise outlive their umount.
 start_container() {
-	unshare -m --propagation private sh -c '
-		awk -v mine="$1" -v others="${1%/*}/imgfs-" "{
-			for (i = 7; \$i != \"-\"; i++) ;
-			if (index(\$5, mine) != 1 && (index(\$5, others) == 1 || \$(i + 1) ~ /^fuse/))
-				print \$5
-		}" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
-		shift
-		exec "$@" sleep 600' sh "$TEST_TMP" "$@" &
+	sh "$top_srcdir/tests/private-ns.sh" "$@" sleep 600 &
 	cpid=$!
 	track_pid $cpid
 	# Every command on the way execs the next, in the same process.
