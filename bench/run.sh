@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# bench/run.sh: imgfs against the kernel ext4 driver and fuse2fs, on one
-# generated ext4 image, in one run.  See bench/README.md.
+# bench/run.sh: imgfs against the kernel's ext4 driver and fuse2fs, or the
+# kernel's XFS driver (--type xfs), on one generated image, in one run.
+# See bench/README.md.
 #
 # Needs root (loop mounts, drop_caches).  Reports; exits 0 even when a
 # performance target is missed, non-zero only when something broke (a mount
@@ -16,16 +17,19 @@ Usage: bench/run.sh [OPTIONS]
 
 Generate one ext4 image (a large file plus a tree of small files) and time
 the same workloads on three mounts of it: the kernel ext4 driver (loop),
-fuse2fs and imgfs.  Every workload runs cold (drop_caches, fresh mount) and
-warm (repeated at once on the same mount).
+fuse2fs and imgfs.  With --type xfs, an XFS image on two: the kernel's XFS
+driver and imgfs (fuse2fs reads only ext2/3/4).  Every workload runs cold
+(drop_caches, fresh mount) and warm (repeated at once on the same mount).
 
 Options:
+  --type ext4|xfs  the filesystem to generate and compare (default ext4)
   --size-mb N      size of the large file in MiB (default 1024)
   --files N        number of small (1-8 KiB) files (default 50000)
   --keep           keep the image (and its temp dir) after the run
   --image FILE     reuse an image kept by an earlier run (skips generation)
   --imgfs-only     time imgfs alone (quick iterations; no ratios/targets)
-  --fs LIST        mounts to time, comma-separated (default kernel,fuse2fs,imgfs)
+  --fs LIST        mounts to time, comma-separated (default kernel,fuse2fs,imgfs;
+                   kernel,imgfs for xfs)
   --builddir DIR   imgfs build tree holding cmd/imgfs-mount (default:
                    \$IMGFS_BUILDDIR, else ., else the source tree)
   --runs N         cold+warm rounds per workload and mount, median reported
@@ -44,9 +48,10 @@ note() { echo "bench: $*" >&2; }
 
 SIZE_MB=1024
 FILES=50000
+FSTYPE=ext4
 KEEP=0
 IMAGE_ARG=
-FSLIST=kernel,fuse2fs,imgfs
+FSLIST=
 BUILDDIR=${IMGFS_BUILDDIR:-}
 RUNS=1
 TMPBASE=${TMPDIR:-/var/tmp}
@@ -63,6 +68,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
+	--type)		need_arg "$@"; FSTYPE=$2; shift ;;
+	--type=*)	FSTYPE=${1#*=} ;;
 	--size-mb)	need_arg "$@"; SIZE_MB=$2; shift ;;
 	--size-mb=*)	SIZE_MB=${1#*=} ;;
 	--files)	need_arg "$@"; FILES=$2; shift ;;
@@ -87,6 +94,11 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+case $FSTYPE in
+ext4) : "${FSLIST:=kernel,fuse2fs,imgfs}" ;;
+xfs) : "${FSLIST:=kernel,imgfs}" ;;
+*) die "--type: want ext4 or xfs, not '$FSTYPE'" ;;
+esac
 is_uint "$SIZE_MB" && [ "$SIZE_MB" -ge 1 ] || die "--size-mb: want a whole number of MiB >= 1"
 is_uint "$FILES" && [ "$FILES" -ge 1 ] || die "--files: want a whole number >= 1"
 is_uint "$RUNS" && [ "$RUNS" -ge 1 ] || die "--runs: want a whole number >= 1"
@@ -101,6 +113,7 @@ for fs in ${FSLIST//,/ }; do
 done
 [ ${#FSES[@]} -gt 0 ] || die "--fs: nothing to time"
 has_fs() { [[ " ${FSES[*]} " == *" $1 "* ]]; }
+[ "$FSTYPE" = ext4 ] || ! has_fs fuse2fs || die "--fs: fuse2fs reads only ext2/3/4, not $FSTYPE"
 
 # ---- prerequisites -----------------------------------------------------------
 
@@ -108,7 +121,8 @@ has_fs() { [[ " ${FSES[*]} " == *" $1 "* ]]; }
 for t in awk timeout findmnt losetup find sort dd du tar wc; do
 	command -v $t >/dev/null || die "missing tool: $t"
 done
-[ -n "$IMAGE_ARG" ] || command -v mkfs.ext4 >/dev/null || die "missing tool: mkfs.ext4 (e2fsprogs)"
+[ -n "$IMAGE_ARG" ] || command -v mkfs.$FSTYPE >/dev/null ||
+	die "missing tool: mkfs.$FSTYPE ($([ "$FSTYPE" = xfs ] && echo xfsprogs || echo e2fsprogs))"
 has_fs fuse2fs && { command -v fuse2fs >/dev/null || die "fuse2fs not found (Debian package fuse2fs), or drop it with --fs"; }
 [ -w /proc/sys/vm/drop_caches ] || die "/proc/sys/vm/drop_caches is not writable"
 
@@ -301,7 +315,20 @@ make_image() {
 	# default is one inode per 16 KiB; ask for more only if that is short
 	[ $(( img_mb * 64 )) -lt "$inodes" ] && nopt=(-N "$inodes")
 	truncate -s "${img_mb}M" "$IMG" || return 1
-	mkfs.ext4 -q -F -t ext4 -L imgfs-bench "${nopt[@]}" -d "$src" "$IMG" || { note "mkfs.ext4 -d failed"; return 1; }
+	if [ "$FSTYPE" = xfs ]; then
+		# mkfs.xfs cannot copy a directory in: the kernel fills the image,
+		# in a mount namespace of its own so that no copy of the mount
+		# outlives the umount.
+		[ "$img_mb" -ge 300 ] || truncate -s 300M "$IMG"
+		mkfs.xfs -q -f -L imgfs-bench "$IMG" || { note "mkfs.xfs failed"; return 1; }
+		mkdir -p "$WORK/fill"
+		unshare -m --propagation private sh -c '
+			mount -t xfs -o loop "$1" "$2" && cp -a "$3/." "$2/" && umount "$2"' \
+			sh "$IMG" "$WORK/fill" "$src" || { note "cannot fill the XFS image"; return 1; }
+		rmdir "$WORK/fill"
+	else
+		mkfs.ext4 -q -F -t ext4 -L imgfs-bench "${nopt[@]}" -d "$src" "$IMG" || { note "mkfs.ext4 -d failed"; return 1; }
+	fi
 	rm -rf "$src"
 	sync
 	t1=$(now_us)
@@ -323,7 +350,7 @@ do_mount() {	# $1: kernel | fuse2fs | imgfs
 	local out want
 	case $1 in
 	kernel)
-		out=$(mount -t ext4 -o ro,loop "$IMG" "$MNT" 2>&1); want=ext4 ;;
+		out=$(mount -t "$FSTYPE" -o ro,loop "$IMG" "$MNT" 2>&1); want=$FSTYPE ;;
 	fuse2fs)
 		# libfuse 2 fuse_main(): mounts, then forks into the background and
 		# the parent exits, so the mount is there when fuse2fs returns.
@@ -505,7 +532,7 @@ mbps() {	# fs phase -> MB/s (10^6 bytes)
 echo
 echo "imgfs benchmark: $(uname -sr), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 if [ "$OWN_IMAGE" = 1 ]; then
-	echo "image: ext4, $(( $(stat -c %s "$IMG") / 1048576 )) MiB; /big.bin ${SIZE_MB} MiB; /tree $FILES files of 1-8 KiB in $(( (FILES + 199) / 200 )) directories"
+	echo "image: $FSTYPE, $(( $(stat -c %s "$IMG") / 1048576 )) MiB; /big.bin ${SIZE_MB} MiB; /tree $FILES files of 1-8 KiB in $(( (FILES + 199) / 200 )) directories"
 else
 	echo "image: $IMG (reused)"
 fi
@@ -558,7 +585,7 @@ r=$(fdiv "$(get imgfs.du.cold)" "$(get kernel.du.cold)")
 target "cold du: imgfs within ${TGT_DU_COLD}x of kernel" "$r" "<=" "$TGT_DU_COLD" x
 r=$(fdiv "$(mbps imgfs cold)" "$(mbps kernel cold)")
 target "cold seq read: imgfs >= ${TGT_SEQ_COLD}x kernel throughput" "$r" ">=" "$TGT_SEQ_COLD" x
-for wl in du tar; do
+has_fs fuse2fs && for wl in du tar; do
 	for ph in cold warm; do
 		r=$(fdiv "$(get fuse2fs.$wl.$ph)" "$(get imgfs.$wl.$ph)" 1)
 		target "$ph ${LABEL[$wl]}: imgfs >= ${TGT_VS_FUSE2FS}x faster than fuse2fs" "$r" ">=" "$TGT_VS_FUSE2FS" x
