@@ -7,8 +7,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <sys/wait.h>
 
+#include "fs.h"
+#include "image.h"
 #include "util.h"
 
 /* A malloc'ed formatted string; tests abort on allocation failure. */
@@ -77,6 +80,41 @@ static inline int testutil_rm_entry(const char *p, const struct stat *st, int fl
 static inline void rm_tree(const char *path)
 {
 	nftw(path, testutil_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A small deterministic generator (xorshift64); each test seeds its own state. */
+static inline uint64_t xorshift64(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+static inline void fill_random(uint64_t *state, char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(xorshift64(state) >> 24);
+}
+
+/*
+ * Open the image at @path as imgfs-mount would (probe, then the backend
+ * for its type).  On failure nothing is left open and @err says why.
+ */
+static inline int test_open_fs(const char *path, struct imgfs_image **image,
+			       struct imgfs_fs **fs, struct imgfs_error *err)
+{
+	struct imgfs_image_options opts = { 0 };
+	int r = imgfs_image_open(path, &opts, image, err);
+
+	if (r < 0)
+		return r;
+	r = imgfs_fs_open(*image, fs, err);
+	if (r < 0) {
+		imgfs_image_close(*image);
+		*image = NULL;
+	}
+	return r;
 }
 
 #endif

@@ -50,16 +50,7 @@ static uint64_t rng_state = 88172645463325252ULL;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static void fill_random(char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (char)(rng() >> 24);
+	return xorshift64(&rng_state);
 }
 
 /* Write @len pseudo-random bytes at @off of @path (creating it). */
@@ -70,7 +61,7 @@ static void write_at(const char *path, off_t off, size_t len)
 
 	if (!buf || fd < 0)
 		abort();
-	fill_random(buf, len);
+	fill_random(&rng_state, buf, len);
 	if (pwrite(fd, buf, len, off) != (ssize_t)len)
 		abort();
 	close(fd);
@@ -253,7 +244,7 @@ static void make_debugfs_script(const char *path, const char *dir, const struct 
 			memcpy(acl + 4 + 8 * i + 4, &ids[i], 4);
 		}
 		write_file(acl_path, acl, 4 + 5 * 8);
-		fill_random(mid, sizeof(mid));
+		fill_random(&rng_state, mid, sizeof(mid));
 		write_file(mid_path, mid, sizeof(mid));
 		fprintf(f, "ea_set /hello user.small hi\n");
 		fprintf(f, "ea_set /hello trusted.t value-of-trusted\n");
@@ -265,7 +256,7 @@ static void make_debugfs_script(const char *path, const char *dir, const struct 
 		fprintf(f, "ea_set /fastlink user.onlink yes\n");
 	}
 	if (v->flags & V_EA_INODE) {
-		fill_random(big, sizeof(big));
+		fill_random(&rng_state, big, sizeof(big));
 		write_file(big_path, big, sizeof(big));
 		fprintf(f, "ea_set -f %s /medium user.big\n", big_path);
 	}
@@ -1441,22 +1432,6 @@ static void check_threads(struct ctx *c, struct entry **u, size_t n)
 	free(want);
 }
 
-static int open_fs(const char *img, struct imgfs_image **image, struct imgfs_fs **fs,
-		   struct imgfs_error *err)
-{
-	struct imgfs_image_options opts = { 0 };
-	int r = imgfs_image_open(img, &opts, image, err);
-
-	if (r < 0)
-		return r;
-	r = imgfs_ext4_open(*image, fs, err);
-	if (r < 0) {
-		imgfs_image_close(*image);
-		*image = NULL;
-	}
-	return r;
-}
-
 static void test_variant(const struct variant *v)
 {
 	_cleanup_free_ char *img = xasprintf("%s/%s.img", tmpdir, v->name);
@@ -1470,7 +1445,7 @@ static void test_variant(const struct variant *v)
 
 	if (!ok(build_image(v, img) == 0, "%s: image built (mkfs.ext4 %s)", v->name, v->mkfs))
 		return;
-	r = open_fs(img, &image, &fs, &err);
+	r = test_open_fs(img, &image, &fs, &err);
 	if (!ok(r == 0, "%s: opens (%s)", v->name, r ? err.msg : "ok"))
 		return;
 	c.fs = fs;

@@ -155,42 +155,14 @@ static const char *db_form(const char *img, const char *path, unsigned bs)
 
 /* ---- the backend ---- */
 
-/*
- * The image as an XFS filesystem.  Until the probe accepts XFS, the image
- * is wrapped by hand (whole file, read-only) and handed to the backend.
- */
+/* The image through the probe and the backend, as imgfs-mount opens it. */
 static int open_fs(const char *img, struct imgfs_image **image, struct imgfs_fs **fs)
 {
-	struct imgfs_image_options opts = { 0 };
 	struct imgfs_error err = { 0 };
-	int r = imgfs_image_open(img, &opts, image, &err);
+	int r = test_open_fs(img, image, fs, &err);
 
-	if (r == -EMEDIUMTYPE && !imgfs_fstype_supported("xfs")) {
-		struct imgfs_image *i = calloc(1, sizeof(*i));
-		struct stat st;
-
-		if (!i)
-			abort();
-		i->fd = open(img, O_RDONLY | O_CLOEXEC);
-		i->data_fd = i->fd;
-		i->path = strdup(img);
-		snprintf(i->fstype, sizeof(i->fstype), "xfs");
-		if (i->fd < 0 || fstat(i->fd, &st) < 0 || !i->path)
-			abort();
-		i->size = (uint64_t)st.st_size;
-		*image = i;
-		r = 0;
-	}
-	if (r < 0) {
+	if (r < 0)
 		diag("%s: %s", img, err.msg);
-		return r;
-	}
-	r = imgfs_fs_open(*image, fs, &err);
-	if (r < 0) {
-		diag("%s: %s", img, err.msg);
-		imgfs_image_close(*image);
-		*image = NULL;
-	}
 	return r;
 }
 

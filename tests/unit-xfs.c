@@ -31,7 +31,10 @@ static bool have_root;
 /* A symlink target too long for the inode: stored in XSLM blocks. */
 static char long_target[1001];
 
-/* ---- opening images without the probe (which does not accept XFS yet) ---- */
+/*
+ * ---- opening images straight with the XFS backend, past the probe: the
+ * superblocks these tests damage must reach the backend's own checks ----
+ */
 
 static int open_xfs(const char *path, struct imgfs_image **imgp, struct imgfs_fs **fsp,
 		    struct imgfs_error *err)
