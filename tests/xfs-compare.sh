@@ -24,6 +24,7 @@
 
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/compare-lib.sh"
 
 MKCORPUS_XFS=$top_srcdir/tests/mkcorpus-xfs.sh
 
@@ -84,12 +85,6 @@ if [ -z "$corpus" ]; then
 	fi
 fi
 
-cleanup_mounts() {
-	for m in $(mounts_under "$TEST_TMP"); do
-		unmount "$m"
-	done
-}
-
 # The comparison must be able to fail on this corpus: two different
 # images, both through the kernel, are reported as different.
 set -- "$corpus"/xfs-*.img
@@ -120,89 +115,14 @@ mount_b() {
 	esac
 }
 
-# compare DESC IMAGE KERNEL-OPTS B-OPTS: one test line.  The kernel mount
-# is the reference; the B mount must be the right type, read-only,
-# identical, and gone without a trace once unmounted.
-compare() {
-	desc=$1 img=$2 kopts=$3 bopts=$4
-	kdir=$TEST_TMP/kernel bdir=$TEST_TMP/b-$impl
-	problems=$TEST_TMP/problems
-	: >"$problems"
-	if ! xfs_mount "$img" "$kdir" "$kopts" 2>"$TEST_TMP/mount.err"; then
-		not_ok "$desc"
-		diag "the kernel cannot mount it (test bug):"
-		diag_file "$TEST_TMP/mount.err"
-		return
-	fi
-	mount_b "$img" "$bdir" $bopts >"$TEST_TMP/mount.err" 2>&1
-	rc=$?
-	if [ $rc -eq 77 ]; then
-		unmount "$kdir"
-		skip "$desc" "$impl cannot mount with $bopts"
-		return
-	elif [ $rc -ne 0 ]; then
-		echo "$impl mount failed (exit $rc):" >>"$problems"
-		sed 's/^/  /' "$TEST_TMP/mount.err" >>"$problems"
-	else
-		type=$(fs_type "$bdir")
-		if [ "$impl" = imgfs ] && [ "$type" != fuse.imgfs ]; then
-			echo "mountinfo type is '$type', not fuse.imgfs" >>"$problems"
-		fi
-		case ",$(findmnt -n -o OPTIONS --mountpoint "$bdir" | tail -n 1)," in
-		*,ro,*) ;;
-		*) echo "not mounted read-only: $(findmnt -n -o OPTIONS --mountpoint "$bdir")" >>"$problems";;
-		esac
-		bounded 600 "$TREECMP" $cmp_opts "$kdir" "$bdir" >"$TEST_TMP/treecmp.out" 2>&1
-		rc=$?
-		if [ $rc -ne 0 ]; then
-			echo "treecmp kernel vs $impl: exit $rc" >>"$problems"
-			cat "$TEST_TMP/treecmp.out" >>"$problems"
-		else
-			diag "$desc: $(tail -n 1 "$TEST_TMP/treecmp.out")"
-		fi
-		if [ "$impl" = imgfs ]; then
-			imgfs_unmount "$bdir" >"$TEST_TMP/umount.err" 2>&1 ||
-				{ echo "imgfs-mount -u failed:"; cat "$TEST_TMP/umount.err"; } >>"$problems"
-			[ -z "$(mounts_under "$bdir")" ] ||
-				echo "still mounted after imgfs-mount -u" >>"$problems"
-		fi
-		if [ -n "$(mounts_under "$bdir")" ] && ! unmount "$bdir"; then
-			echo "cannot unmount the $impl mount" >>"$problems"
-		fi
-	fi
-	unmount "$kdir" || echo "cannot unmount the kernel mount" >>"$problems"
-	# A loop device goes once its last user has closed it; on a busy
-	# machine that has been seen to take more than the 5 s
-	# settled_leftovers allows.  Up to 30 s for those, then the check.
-	i=0
-	while [ -n "$(our_loops)" ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	settled_leftovers >>"$problems"
-	if [ -s "$problems" ]; then
-		not_ok "$desc"
-		diag_file "$problems" 70
-		cleanup_mounts
-	else
-		ok "$desc"
-	fi
+# The kernel's mount, for compare-lib.sh; a loop device is seen to take
+# more than settled_leftovers' 5 s to go on a busy machine: up to 30 s.
+ref_mount() {
+	xfs_mount "$@"
 }
+REF_LOOP_GRACE=300
 
-for img in "$corpus"/*.img; do
-	[ -e "$img" ] || bail_out "no images in $corpus"
-	name=$(basename "$img")
-	if [ ! -e "$img.parts" ]; then
-		compare "$name: $impl equals the kernel" "$img" "" ""
-		continue
-	fi
-	while read -r num off size; do
-		compare "$name: partition=$num equals the kernel at offset $off" \
-			"$img" "offset=$off,sizelimit=$size" "partition=$num"
-		compare "$name: offset=$off equals the kernel" \
-			"$img" "offset=$off,sizelimit=$size" "offset=$off"
-	done <"$img.parts"
-done
+compare_corpus "$corpus"
 
 assert_clean "nothing left behind (mounts, servers, loop devices)"
 done_testing

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# tests/compare-lib.sh: a corpus compared with the kernel's own driver,
+# image by image (ext4-compare.sh, xfs-compare.sh).  Sourced after lib.sh.
+#
+# The test defines
+#   ref_mount IMAGE DIR [OPTS]   the kernel's read-only mount: the truth
+#   mount_b IMAGE DIR [partition=N|offset=BYTES]
+#                                the side under test ($impl); 77: it cannot
+# and sets $impl and $cmp_opts (treecmp's options).  REF_LOOP_GRACE gives
+# loop devices that many tenths of a second to go before the leftover
+# check (default 0).
+#
+#   compare_mount DESC IMAGE KERNEL-OPTS B-OPTS   one test line
+#   compare_corpus DIR   one line per image (per partition, both ways, for
+#                        an image with an IMAGE.parts list)
+
+cleanup_mounts() {
+	for m in $(mounts_under "$TEST_TMP"); do
+		unmount "$m"
+	done
+}
+
+# The kernel mount is the reference; the B mount must be the right type,
+# read-only, identical, and gone without a trace once unmounted.
+compare_mount() {
+	desc=$1 img=$2 kopts=$3 bopts=$4
+	kdir=$TEST_TMP/kernel bdir=$TEST_TMP/b-$impl
+	problems=$TEST_TMP/problems
+	: >"$problems"
+	if ! ref_mount "$img" "$kdir" "$kopts" 2>"$TEST_TMP/mount.err"; then
+		not_ok "$desc"
+		diag "the kernel cannot mount it (test bug):"
+		diag_file "$TEST_TMP/mount.err"
+		return
+	fi
+	mount_b "$img" "$bdir" $bopts >"$TEST_TMP/mount.err" 2>&1
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		unmount "$kdir"
+		skip "$desc" "$impl cannot mount with $bopts"
+		return
+	elif [ $rc -ne 0 ]; then
+		echo "$impl mount failed (exit $rc):" >>"$problems"
+		sed 's/^/  /' "$TEST_TMP/mount.err" >>"$problems"
+	else
+		type=$(fs_type "$bdir")
+		if [ "$impl" = imgfs ] && [ "$type" != fuse.imgfs ]; then
+			echo "mountinfo type is '$type', not fuse.imgfs" >>"$problems"
+		fi
+		case ",$(findmnt -n -o OPTIONS --mountpoint "$bdir" | tail -n 1)," in
+		*,ro,*) ;;
+		*) echo "not mounted read-only: $(findmnt -n -o OPTIONS --mountpoint "$bdir")" >>"$problems";;
+		esac
+		bounded 600 "$TREECMP" $cmp_opts "$kdir" "$bdir" >"$TEST_TMP/treecmp.out" 2>&1
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			echo "treecmp kernel vs $impl: exit $rc" >>"$problems"
+			cat "$TEST_TMP/treecmp.out" >>"$problems"
+		else
+			diag "$desc: $(tail -n 1 "$TEST_TMP/treecmp.out")"
+		fi
+		# imgfs-mount -u here; lookup-scale.sh uses plain umount.
+		if [ "$impl" = imgfs ]; then
+			imgfs_unmount "$bdir" >"$TEST_TMP/umount.err" 2>&1 ||
+				{ echo "imgfs-mount -u failed:"; cat "$TEST_TMP/umount.err"; } >>"$problems"
+			[ -z "$(mounts_under "$bdir")" ] ||
+				echo "still mounted after imgfs-mount -u" >>"$problems"
+		fi
+		if [ -n "$(mounts_under "$bdir")" ] && ! unmount "$bdir"; then
+			echo "cannot unmount the $impl mount" >>"$problems"
+		fi
+	fi
+	unmount "$kdir" || echo "cannot unmount the kernel mount" >>"$problems"
+	i=0
+	while [ -n "$(our_loops)" ] && [ $i -lt "${REF_LOOP_GRACE:-0}" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	# The server must go away by itself once unmounted.
+	settled_leftovers >>"$problems"
+	if [ -s "$problems" ]; then
+		not_ok "$desc"
+		diag_file "$problems" 70
+		# Do not let one image's leftovers be blamed on the next.
+		cleanup_mounts
+	else
+		ok "$desc"
+	fi
+}
+
+compare_corpus() {
+	for img in "$1"/*.img; do
+		[ -e "$img" ] || bail_out "no images in $1"
+		name=$(basename "$img")
+		if [ ! -e "$img.parts" ]; then
+			compare_mount "$name: $impl equals the kernel" "$img" "" ""
+			continue
+		fi
+		while read -r num off size; do
+			compare_mount "$name: partition=$num equals the kernel at offset $off" \
+				"$img" "offset=$off,sizelimit=$size" "partition=$num"
+			compare_mount "$name: offset=$off equals the kernel" \
+				"$img" "offset=$off,sizelimit=$size" "offset=$off"
+		done <"$img.parts"
+	done
+}
