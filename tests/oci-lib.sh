@@ -13,6 +13,10 @@
 #                             tries to write, writes $OCI_SHARE/report and
 #                             waits for $OCI_SHARE/report.go (the test looks at
 #                             the running server meanwhile)
+#   oci_await_probe DESC PID  live checks on a probe container started in
+#                             the background, then its exit status ($oci_rc)
+#   oci_probe_result DESC RC OUTPUT
+#                             test lines for its run, report and leftovers
 #   oci_check_report DESC     test lines for the report against the truth
 #   oci_live_checks DESC N    test lines for the servers of $OCI_IMG while
 #                             the container runs (N mounts of it)
@@ -387,6 +391,30 @@ oci_assert_clean() {
 # oci_live_checks DESC N: while the container holds N mounts of the image:
 # a supervisor and a sandboxed server each, the hook gone, and nothing
 # mounted in the host's mount namespace.
+# oci_await_probe DESC PID: the probe container started in the background
+# as PID: the live checks once its report is there, then let it finish.
+# Its exit status is in $oci_rc.
+oci_await_probe() {
+	wait_for_file "$OCI_SHARE/report" "$2" 900 && oci_live_checks "$1" 2
+	touch "$OCI_SHARE/report.go"
+	wait "$2"
+	oci_rc=$?
+	untrack_pid "$2"
+}
+
+# oci_probe_result DESC RC OUTPUT: test lines for a finished probe
+# container, then that nothing is left.
+oci_probe_result() {
+	if [ "$2" -eq 0 ] && [ -s "$OCI_SHARE/report" ]; then
+		ok "$1: the container runs with both annotated mounts"
+		oci_check_report "$1"
+	else
+		not_ok "$1: the container runs with both annotated mounts (exit $2)"
+		diag_file "$3" 30
+	fi
+	oci_assert_clean "$1: once the container is gone, no server, mount, hook or container is left"
+}
+
 oci_live_checks() {
 	oci_servers "$OCI_IMG" >"$TEST_TMP/servers"
 	_nsup=$(grep -c '^supervisor ' "$TEST_TMP/servers")

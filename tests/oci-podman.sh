@@ -180,19 +180,8 @@ good_run() {
 		</dev/null >"$_out" 2>&1 &
 	_bg=$!
 	track_pid $_bg
-	wait_for_file "$OCI_SHARE/report" $_bg 900 && oci_live_checks "$desc" 2
-	touch "$OCI_SHARE/report.go"
-	wait $_bg
-	_rc=$?
-	untrack_pid $_bg
-	if [ $_rc -eq 0 ] && [ -s "$OCI_SHARE/report" ]; then
-		ok "$desc: the container runs with both annotated mounts"
-		oci_check_report "$desc"
-	else
-		not_ok "$desc: the container runs with both annotated mounts (exit $_rc)"
-		diag_file "$_out" 30
-	fi
-	oci_assert_clean "$desc: once the container is gone, no server, mount, hook or container is left"
+	oci_await_probe "$desc" $_bg
+	oci_probe_result "$desc" $oci_rc "$_out"
 }
 
 # bad_run MODE WHO DESC ANNOTATION PATTERN...: a container the hook must
