@@ -105,10 +105,12 @@ static int open_in_root(int root_fd, const char *path)
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
+	int tries = 0;
 
+	/* EAGAIN: a rename or mount raced the lookup; retry, but not for ever. */
 	do {
 		fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	} while (fd < 0 && errno == EAGAIN);	/* a rename raced the lookup */
+	} while (fd < 0 && errno == EAGAIN && ++tries < 64);
 	return fd < 0 ? -errno : (int)fd;
 }
 
