@@ -61,7 +61,7 @@ static void usage(FILE *out)
 		"mounts, read-only inside the container, every image its annotations ask for:\n"
 		"\n"
 		"  io.imgfs.mount.NAME=source=/host/image,target=/path/in/container\n"
-		"                      [,ro][,type=auto|ext4][,offset=BYTES|partition=N]\n"
+		"                      [,ro][,type=auto|ext4|xfs][,offset=BYTES|partition=N]\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config FILE  the directories a rootful hook may mount images from\n"
