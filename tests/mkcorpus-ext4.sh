@@ -34,6 +34,7 @@ if [ -z "${MKCORPUS_PRIVATE_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
 	MKCORPUS_PRIVATE_NS=1 exec sh "$(dirname "$0")/private-ns.sh" sh "$0" "$@"
 fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/corpus-lib.sh"
 
 die() {
 	echo "mkcorpus-ext4: $*" >&2
@@ -51,52 +52,24 @@ OUT=$(cd "$OUT" && pwd)
 
 # ---- the source tree ----
 
-# A file of @2 pseudo-random bytes at @1 (contents that catch a block read
-# from the wrong place, unlike zeros or repeated patterns).
-randfile() {
-	head -c "$2" /dev/urandom >"$1"
-}
-
-# populate DIR BLOCKSIZE INODESIZE BIG: everything mke2fs -d can copy;
-# BIG=yes adds the file with data past 4 GiB.
+# populate DIR BLOCKSIZE INODESIZE BIG: everything mke2fs -d can copy, the
+# entries of tests/corpus-lib.sh and ext4's own; BIG=yes adds the file
+# with data past 4 GiB: on block-mapped images the triple-indirect tree
+# (from 64 MiB with 1k blocks, from 4 GiB + 4 MiB with 4k).  (Sparse
+# files: mke2fs -d keeps holes, it skips zero blocks.)
 populate() {
 	d=$1 bs=$2 isz=$3 big=$4
 	mkdir -p "$d" && cd "$d" || die "cannot enter $d"
 
-	# Regular files: empty, tiny (inline candidates: up to 60 bytes fit in
-	# i_block, more in the system.data xattr), and around block boundaries.
-	mkdir files
-	: >files/empty
-	printf x >files/one-byte
+	common_files "$bs"
+	common_sparse "$big"
+	# Tiny files: inline candidates (up to 60 bytes fit in i_block, more
+	# in the system.data xattr).
 	randfile files/size-59 59
 	randfile files/size-60 60
 	randfile files/size-61 61
 	randfile files/size-150 150
 	randfile files/size-700 700
-	randfile files/block-minus-1 $((bs - 1))
-	randfile files/block $bs
-	randfile files/block-plus-1 $((bs + 1))
-	randfile files/medium 300000
-	randfile files/two-mib 2097152
-
-	# Sparse files: mke2fs -d keeps holes (it skips zero blocks).
-	mkdir sparse
-	truncate -s 10M sparse/all-hole
-	randfile sparse/hole-at-end 5000 && truncate -s 3M sparse/hole-at-end
-	truncate -s 1M sparse/hole-at-start && randfile x 7000 &&
-		dd if=x of=sparse/hole-at-start bs=4096 seek=256 conv=notrunc status=none
-	randfile sparse/hole-in-middle 8192 &&
-		dd if=x of=sparse/hole-in-middle bs=1 seek=2000000 conv=notrunc status=none
-	# Data past 4 GiB: 64-bit sizes, and on block-mapped images the
-	# triple-indirect tree (from 64 MiB with 1k blocks, from 4 GiB + 4 MiB
-	# with 4k).  Reading 4 GiB of hole costs seconds through FUSE, so only
-	# the images that need it for those reasons get it.
-	if [ "$big" = yes ]; then
-		truncate -s 4G sparse/beyond-4g &&
-			dd if=x of=sparse/beyond-4g bs=1 seek=$((4294967296 + 8388608 + 1000)) \
-				conv=notrunc status=none
-	fi
-	rm -f x
 
 	# Fragmented: 1500 runs of 4 KiB of data each followed by a 4 KiB hole
 	# give 1500 extents, more than two levels of extent blocks hold below
@@ -127,23 +100,18 @@ populate() {
 	printf 'short inline file\n' >inline/small
 	randfile inline/in-xattr 120
 
-	# Odd names: spaces, control bytes, invalid UTF-8, UTF-8, 255 bytes.
-	mkdir names
-	for n in "with space" " leading-space" "trailing-space " "-dash" ".hidden" \
-		"..." "back\\slash" "quote\"'" "*?[glob]" "ünïcødé-日本語-한국어" \
-		"$(printf 'new\nline')" "$(printf 'tab\there')" "$(printf 'ctrl\001\037')" \
-		"$(printf 'bad-utf8-\377\376\300')" \
-		"$(printf '%0255d' 0 | tr 0 n)" \
-		"$(i=0; s=; while [ $i -lt 85 ]; do s="$s語"; i=$((i + 1)); done; echo "$s")"; do
-		printf '%s\n' "$n" >"names/$n" || die "cannot create name '$n'"
-	done
+	# The entries both corpora have (the largest device numbers need the
+	# "new" encoding; ids past 16 bits are stored in two halves on disk),
+	# plus a name of 85 three-byte characters, a directory among the odd
+	# names, symlinks up to the block size, a terminal, a setgid directory.
+	common_entries 4095 1048575 \
+		"$(i=0; s=; while [ $i -lt 85 ]; do s="$s語"; i=$((i + 1)); done; echo "$s")"
 	mkdir "names/dir with space"
 	: >"names/dir with space/inner"
 
 	# Symlinks: fast (< 60 bytes, in the inode), slow (in a block), the
 	# longest the block size allows (a symlink lives in one block; Linux
-	# allows 4095 bytes), dangling, absolute, loops, odd bytes.
-	mkdir links
+	# allows 4095 bytes).
 	for n in 1 59 60 61 500 1000; do
 		ln -s "$(printf "%0${n}d" 0 | tr 0 t)" "links/len-$n"
 	done
@@ -154,58 +122,13 @@ populate() {
 		ln -s "$(printf '%04000d' 0 | tr 0 t)" links/len-4000
 		ln -s "$(printf '%04095d' 0 | tr 0 t)" links/len-4095
 	fi
-	ln -s ../files/medium links/to-file
-	ln -s ../dirs links/to-dir
-	ln -s /etc/passwd links/absolute
-	ln -s does/not/exist links/dangling
-	ln -s loop-b links/loop-a
-	ln -s loop-a links/loop-b
-	ln -s "$(printf 'odd target\nwith newline \377')" links/odd-target
-
-	# Special files; the large major/minor need the "new" encoding.
-	mkdir special
-	mknod special/null c 1 3
 	mknod special/tty c 4 64
-	mknod special/sda b 8 0
-	mknod special/nvme b 259 7
-	mknod special/big-numbers c 4095 1048575
-	mkfifo special/fifo
-	perl -MSocket -e 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-		bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!"' special/socket ||
-		die "cannot create a socket file"
-
-	# Hard links: several names across directories, of several types.
-	mkdir -p hard/one hard/two
-	randfile hard/one/file 3000
-	ln hard/one/file hard/two/file-again
-	ln hard/one/file hard/file-third
-	: >hard/one/empty && ln hard/one/empty hard/two/empty-again
-	ln special/fifo hard/fifo-link
-	ln special/null hard/null-link
-	ln -s target-of-linked-symlink hard/symlink && ln hard/symlink hard/two/symlink-again
-
-	# Owners and modes: ids past 16 bits (stored in two halves on disk),
-	# setuid/setgid/sticky, mode 0000.
-	mkdir owner
-	for spec in "big:70000:80000" "huge:4000000000:4000000001" "nobody:65534:65534" \
-		"low:1:2"; do
-		f=${spec%%:*} ids=${spec#*:}
-		: >"owner/$f" && chown "$ids" "owner/$f"
-	done
-	mkdir owner/dir-70000 && chown 70000:70001 owner/dir-70000
-	ln -s x owner/link-70000 && chown -h 70000:70002 owner/link-70000
-	: >owner/setuid && chmod 4755 owner/setuid
-	: >owner/setgid && chmod 2711 owner/setgid
-	: >owner/all-bits && chmod 7777 owner/all-bits
-	: >owner/no-bits && chmod 0000 owner/no-bits
-	mkdir owner/sticky && chmod 1777 owner/sticky
 	mkdir owner/setgid-dir && chmod 2775 owner/setgid-dir
 
 	# Extended attributes.  In the inode: small values (256-byte inodes
 	# and larger).  External block: more than the inode holds, but one
-	# value must fit a block.  Every namespace, empty values, binary ones,
-	# xattrs on a directory, a symlink and a device (user.* is only
-	# allowed on files and directories).
+	# value must fit a block.  (POSIX ACLs are ext4's compact format on
+	# disk, converted back to the xattr format by the reader.)
 	mkdir xattr
 	: >xattr/in-inode
 	setfattr -n user.a -v 1 xattr/in-inode
@@ -221,30 +144,8 @@ populate() {
 		setfattr -n "user.n$i" -v "value $i" xattr/many
 		i=$((i + 1))
 	done
-	printf 'data\n' >xattr/namespaces
-	setfattr -n user.u -v user-value xattr/namespaces
-	setfattr -n trusted.t -v trusted-value xattr/namespaces
-	setfattr -n security.s -v security-value xattr/namespaces
-	setfattr -n user.empty xattr/namespaces
-	setfattr -n user.binary -v 0x00ff10fe00 xattr/namespaces
-	mkdir xattr/dir
-	setfattr -n user.on-dir -v d xattr/dir
-	setfattr -n security.on-dir -v sd xattr/dir
-	ln -s namespaces xattr/symlink
-	setfattr -h -n trusted.on-symlink -v l xattr/symlink
-	mknod xattr/device c 1 5
-	setfattr -n trusted.on-device -v c xattr/device
-
-	# POSIX ACLs: access ACLs, a default ACL, and files created under it
-	# (which inherit).  On disk they are ext4's compact format, converted
-	# back to the xattr format by the reader.
-	mkdir -p acl/default-dir
-	: >acl/file
-	setfacl -m u:1000:rwx,g:2000:r,u:70000:w acl/file
-	setfacl -m u:1001:rx acl/default-dir
-	setfacl -d -m u:1002:rwx,g:3000:rx,o::- acl/default-dir
-	: >acl/default-dir/inherits
-	mkdir acl/default-dir/sub-inherits
+	# Namespaces; xattrs on a directory, a symlink, a device; POSIX ACLs.
+	common_xattrs
 
 	# Timestamps with nanoseconds and the extra epoch bits are set after
 	# mke2fs (which drops both) by set_times; the files just exist here.
@@ -452,28 +353,15 @@ mkimage ext4-1k-i1024-inline-eainode 1024  1024  no     -t ext4 \
 
 # ---- disk images with partition tables ----
 
-# A small tree that says which filesystem it is, so that serving the wrong
-# partition shows up as a content difference.
-small_tree() {
-	rm -rf "$1" && mkdir -p "$1/dir" || die "cannot create $1"
-	printf '%s\n' "$2" >"$1/which"
-	randfile "$1/data" 300000
-	setfattr -n user.which -v "$2" "$1/which"
-	ln -s which "$1/dir/link"
-	ln "$1/data" "$1/dir/data-link"
-	mkfifo "$1/fifo"
-}
-
-# part_fs DISK NUMBER LABEL MKE2FS-OPTIONS...: put a filesystem into
-# partition NUMBER of DISK and record it in DISK.parts.  The offsets come
-# from sfdisk's own dump of the table (512-byte sectors).
+# part_fs DISK NUMBER LABEL MKE2FS-OPTIONS...: put a filesystem with a
+# small_tree into partition NUMBER of DISK and record it in DISK.parts.
 part_fs() {
 	disk=$1 num=$2 label=$3
 	shift 3
-	line=$(sfdisk -d "$disk" | grep "^$disk$num :") || die "no partition $num in $disk"
-	start=$(echo "$line" | sed 's/.*start= *\([0-9]*\).*/\1/')
-	size=$(echo "$line" | sed 's/.*size= *\([0-9]*\).*/\1/')
-	small_tree "$TEST_TMP/part-src" "$label"
+	range=$(part_range "$disk" "$num")
+	[ -n "$range" ] || die "no partition $num in $disk"
+	start=${range% *} size=${range#* }
+	rm -rf "$TEST_TMP/part-src" && small_tree "$TEST_TMP/part-src" "$label"
 	part=$TEST_TMP/part.img
 	rm -f "$part" && truncate -s $((size * 512)) "$part"
 	mke2fs -q -F -L "$label" -d "$TEST_TMP/part-src" "$@" "$part" >"$TEST_TMP/mke2fs.log" 2>&1 ||

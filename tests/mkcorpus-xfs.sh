@@ -36,6 +36,7 @@ if [ -z "${MKCORPUS_PRIVATE_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
 	MKCORPUS_PRIVATE_NS=1 exec sh "$(dirname "$0")/private-ns.sh" sh "$0" "$@"
 fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/corpus-lib.sh"
 
 die() {
 	echo "mkcorpus-xfs: $*" >&2
@@ -53,10 +54,6 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 OUT=$(cd "$OUT" && pwd)
 
 # ---- populating (on the kernel's read-write mount) ----
-
-randfile() {
-	head -c "$2" /dev/urandom >"$1"
-}
 
 # holes FILE COUNT BLOCKSIZE: COUNT one-block runs of data, each followed
 # by a one-block hole, so COUNT extents.  The file is sized first: writes
@@ -115,41 +112,21 @@ b64value() {
 	printf '0s%s' "$(head -c "$1" /dev/urandom | base64 -w0)"
 }
 
-# populate DIR BLOCKSIZE DIRBLOCKSIZE HUGE
+# populate DIR BLOCKSIZE DIRBLOCKSIZE HUGE: the entries of
+# tests/corpus-lib.sh and XFS's own.
 populate() {
 	d=$1 bs=$2 dbs=$3 huge=$4
 	cd "$d" || die "cannot enter $d"
 
-	# Regular files: empty, tiny, around block boundaries, bigger.
-	mkdir files
-	: >files/empty
-	printf x >files/one-byte
+	common_files "$bs"
 	randfile files/size-100 100
-	randfile files/block-minus-1 $((bs - 1))
-	randfile files/block $bs
-	randfile files/block-plus-1 $((bs + 1))
-	randfile files/medium 300000
-	randfile files/two-mib 2097152
 	# Few extents (fits the inode: extents format) and many (btree format).
 	holes files/five-extents 5 "$bs"
 	interleave 80 "$bs" files/interleaved-a files/interleaved-b
 	# bmbt of depth 2: the inode's root holds ~20 pointers, a leaf
 	# (bs - 72) / 16 records, split half full.
 	holes files/depth-2 $((bs == 1024 ? 3000 : 6000)) "$bs"
-
-	# Sparse files.
-	mkdir sparse
-	truncate -s 10M sparse/all-hole
-	randfile sparse/hole-at-end 5000 && truncate -s 3M sparse/hole-at-end
-	randfile x 7000
-	truncate -s 1M sparse/hole-at-start &&
-		dd if=x of=sparse/hole-at-start bs=4096 seek=256 conv=notrunc status=none
-	randfile sparse/hole-in-middle 8192 &&
-		dd if=x of=sparse/hole-in-middle bs=1 seek=2000000 conv=notrunc status=none
-	truncate -s 4G sparse/beyond-4g &&
-		dd if=x of=sparse/beyond-4g bs=1 seek=$((4294967296 + 8388608 + 1000)) \
-			conv=notrunc status=none
-	rm -f x
+	common_sparse yes
 
 	# Preallocated: unwritten extents, one split by a write in its middle,
 	# one past EOF.
@@ -210,72 +187,21 @@ populate() {
 				dirs/huge-target dirs/huge || die "cannot fill dirs/huge";;
 	esac
 
-	# Odd names.
-	mkdir names
-	for n in "with space" " leading-space" "trailing-space " "-dash" ".hidden" \
-		"..." "back\\slash" "quote\"'" "*?[glob]" "ünïcødé-日本語-한국어" \
-		"$(printf 'new\nline')" "$(printf 'tab\there')" "$(printf 'ctrl\001\037')" \
-		"$(printf 'bad-utf8-\377\376\300')" \
-		"$(printf '%0255d' 0 | tr 0 n)"; do
-		printf '%s\n' "$n" >"names/$n" || die "cannot create name '$n'"
-	done
+	# The entries both corpora have.  XFS keeps a 32-bit device number
+	# with a 9-bit major (the kernel refuses more): major 511, minor
+	# 262143 is the top.
+	common_entries 511 262143
 
 	# Symlinks: local (in the inode's literal area) and remote (in blocks
-	# with a header: 1023 bytes take two blocks of 1k), dangling, loops.
-	mkdir links
+	# with a header: 1023 bytes take two blocks of 1k).
 	for n in 1 50 100 300 336 337 600 1000 1023; do
 		ln -s "$(printf "%0${n}d" 0 | tr 0 t)" "links/len-$n"
 	done
-	ln -s ../files/medium links/to-file
-	ln -s ../dirs links/to-dir
-	ln -s /etc/passwd links/absolute
-	ln -s does/not/exist links/dangling
-	ln -s loop-b links/loop-a
-	ln -s loop-a links/loop-b
-	ln -s "$(printf 'odd target\nwith newline \377')" links/odd-target
-
-	# Special files.  XFS keeps a 32-bit device number with a 9-bit
-	# major (the kernel refuses more): major 511, minor 262143 is the top.
-	mkdir special
-	mknod special/null c 1 3
-	mknod special/sda b 8 0
-	mknod special/nvme b 259 7
-	mknod special/big-numbers c 511 262143
-	mkfifo special/fifo
-	perl -MSocket -e 'socket(my $s, PF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
-		bind($s, pack_sockaddr_un($ARGV[0])) or die "bind: $!"' special/socket ||
-		die "cannot create a socket file"
-
-	# Hard links across directories, of several types.
-	mkdir -p hard/one hard/two
-	randfile hard/one/file 3000
-	ln hard/one/file hard/two/file-again
-	ln hard/one/file hard/file-third
-	: >hard/one/empty && ln hard/one/empty hard/two/empty-again
-	ln special/fifo hard/fifo-link
-	ln special/null hard/null-link
-	ln -s target-of-linked-symlink hard/symlink && ln hard/symlink hard/two/symlink-again
-
-	# Owners and modes.
-	mkdir owner
-	for spec in "big:70000:80000" "huge:4000000000:4000000001" "nobody:65534:65534" \
-		"low:1:2"; do
-		f=${spec%%:*} ids=${spec#*:}
-		: >"owner/$f" && chown "$ids" "owner/$f"
-	done
-	mkdir owner/dir-70000 && chown 70000:70001 owner/dir-70000
-	ln -s x owner/link-70000 && chown -h 70000:70002 owner/link-70000
-	: >owner/setuid && chmod 4755 owner/setuid
-	: >owner/setgid && chmod 2711 owner/setgid
-	: >owner/all-bits && chmod 7777 owner/all-bits
-	: >owner/no-bits && chmod 0000 owner/no-bits
-	mkdir owner/sticky && chmod 1777 owner/sticky
 
 	# Extended attributes.  Shortform: a few small ones in the inode.
 	# Leaf: one attribute block.  Node: a dabtree over many leaves.
 	# Remote values: anything bigger than about half a block, up to the
-	# 64 KiB Linux allows.  Namespaces; names on a directory, a symlink,
-	# a device.
+	# 64 KiB Linux allows.
 	mkdir xattr
 	: >xattr/shortform
 	setfattr -n user.a -v 1 xattr/shortform
@@ -307,34 +233,14 @@ populate() {
 	perl -e 'for my $i (1 .. 80) { for my $f ("a", "b") {
 		printf "# file: xattr/btree-%s\nuser.remote-%03d=0s%s\n\n", $f, $i,
 			substr("QUJDREVGR0g" x 300, 0, 2800) } }' | xattrs
-	printf 'data\n' >xattr/namespaces
-	setfattr -n user.u -v user-value xattr/namespaces
-	setfattr -n trusted.t -v trusted-value xattr/namespaces
-	setfattr -n security.s -v security-value xattr/namespaces
-	setfattr -n user.empty xattr/namespaces
-	setfattr -n user.binary -v 0x00ff10fe00 xattr/namespaces
-	mkdir xattr/dir
-	setfattr -n user.on-dir -v d xattr/dir
-	setfattr -n security.on-dir -v sd xattr/dir
-	ln -s namespaces xattr/symlink
-	setfattr -h -n trusted.on-symlink -v l xattr/symlink
-	mknod xattr/device c 1 5
-	setfattr -n trusted.on-device -v c xattr/device
+	# Namespaces; names on a directory, a symlink, a device; POSIX ACLs.
+	common_xattrs
 	# A directory in btree form with a leaf attribute fork next to it.
 	{
 		echo "# file: dirs/btree"
 		i=0
 		while [ $i -lt 20 ]; do echo "trusted.dir-attr-$i=\"value $i\""; i=$((i + 1)); done
 	} | xattrs
-
-	# POSIX ACLs: access and default, and files that inherit.
-	mkdir -p acl/default-dir
-	: >acl/file
-	setfacl -m u:1000:rwx,g:2000:r,u:70000:w acl/file
-	setfacl -m u:1001:rx acl/default-dir
-	setfacl -d -m u:1002:rwx,g:3000:rx,o::- acl/default-dir
-	: >acl/default-dir/inherits
-	mkdir acl/default-dir/sub-inherits
 
 	# Timestamps (atime and mtime; ctime is the kernel's own): nanoseconds,
 	# before 1970, the 32-bit edges, after 2038 (bigtime keeps them,
@@ -559,24 +465,6 @@ mkimage xfs-4k-old-i1k-meta_uuid 4096 2level \
 	-m bigtime=0,inobtcount=0,finobt=0,reflink=0,rmapbt=0 -i sparse=0,size=1024
 
 # ---- a disk image with a partition table ----
-
-# small_tree DIR LABEL: a tree that says which filesystem it is, so that
-# serving the wrong partition shows up as a content difference.
-small_tree() {
-	mkdir -p "$1/dir" || die "cannot create $1"
-	printf '%s\n' "$2" >"$1/which"
-	randfile "$1/data" 300000
-	setfattr -n user.which -v "$2" "$1/which"
-	ln -s which "$1/dir/link"
-	ln "$1/data" "$1/dir/data-link"
-	mkfifo "$1/fifo"
-}
-
-# part_range DISK NUMBER: "START SIZE" in 512-byte sectors, from sfdisk's
-# own dump of the table.
-part_range() {
-	sfdisk -d "$1" | sed -n "s|^$1$2 : start= *\([0-9]*\), size= *\([0-9]*\).*|\1 \2|p"
-}
 
 # GPT: partition 1 is an ext4 decoy, 2 the XFS to find (300 MiB, the
 # least mkfs.xfs makes; the disk is sparse).
