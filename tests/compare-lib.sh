@@ -1,23 +1,61 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # tests/compare-lib.sh: a corpus compared with the kernel's own driver,
-# image by image (ext4-compare.sh, xfs-compare.sh).  Sourced after lib.sh.
+# image by image (ext4-compare.sh, xfs-compare.sh, and with a
+# compare_mount of its own ext4-compare-rootless.sh).  Sourced after
+# lib.sh.
 #
 # The test defines
 #   ref_mount IMAGE DIR [OPTS]   the kernel's read-only mount: the truth
 #   mount_b IMAGE DIR [partition=N|offset=BYTES]
-#                                the side under test ($impl); 77: it cannot
+#                                the side under test if $impl is neither
+#                                imgfs nor kernel; 77: it cannot
 # and sets $impl and $cmp_opts (treecmp's options).  REF_LOOP_GRACE gives
 # loop devices that many tenths of a second to go before the leftover
-# check (default 0).
+# check (default 0).  Or it defines a compare_mount of its own, which
+# compare_corpus then calls (ext4-compare-rootless.sh).
 #
+#   get_corpus DIR MKCORPUS  sets $corpus: DIR (images the caller made),
+#                        or, DIR empty, a corpus MKCORPUS makes now
 #   compare_mount DESC IMAGE KERNEL-OPTS B-OPTS   one test line
-#   compare_corpus DIR   one line per image (per partition, both ways, for
-#                        an image with an IMAGE.parts list)
+#   compare_corpus DIR [WORD]   one line per image (per partition, both
+#                        ways, for an image with an IMAGE.parts list);
+#                        WORD goes before what each line compares
 
 cleanup_mounts() {
 	for m in $(mounts_under "$TEST_TMP"); do
 		unmount "$m"
 	done
+}
+
+# get_corpus DIR MKCORPUS: one test line for a corpus MKCORPUS makes under
+# $TEST_TMP, with what it verified as diagnostics; none for a DIR given.
+get_corpus() {
+	corpus=$1
+	[ -z "$corpus" ] || return 0
+	corpus=$TEST_TMP/corpus
+	if bounded 600 env TMPDIR="$TEST_TMP" sh "$2" "$corpus" >"$TEST_TMP/corpus.log" 2>&1; then
+		ok "corpus generated"
+		diag_file "$TEST_TMP/corpus.log" 100
+	else
+		not_ok "corpus generated"
+		diag_file "$TEST_TMP/corpus.log" 100
+		bail_out "no corpus"
+	fi
+}
+
+# b_mount IMAGE DIR [partition=N|offset=BYTES]: the side under test;
+# the kernel against itself (as the reference mounts it: $kopts) knows no
+# partition=, 77.
+b_mount() {
+	case $impl in
+	imgfs) imgfs_mount "$@";;
+	kernel)
+		case ${3:-} in
+		partition=*) return 77;;
+		*) ref_mount "$1" "$2" "$kopts";;
+		esac;;
+	*) mount_b "$@";;
+	esac
 }
 
 # The kernel mount is the reference; the B mount must be the right type,
@@ -33,7 +71,7 @@ compare_mount() {
 		diag_file "$TEST_TMP/mount.err"
 		return
 	fi
-	mount_b "$img" "$bdir" $bopts >"$TEST_TMP/mount.err" 2>&1
+	b_mount "$img" "$bdir" $bopts >"$TEST_TMP/mount.err" 2>&1
 	rc=$?
 	if [ $rc -eq 77 ]; then
 		unmount "$kdir"
@@ -89,17 +127,18 @@ compare_mount() {
 }
 
 compare_corpus() {
+	pre=${2:+$2 }
 	for img in "$1"/*.img; do
 		[ -e "$img" ] || bail_out "no images in $1"
 		name=$(basename "$img")
 		if [ ! -e "$img.parts" ]; then
-			compare_mount "$name: $impl equals the kernel" "$img" "" ""
+			compare_mount "$name: $pre$impl equals the kernel" "$img" "" ""
 			continue
 		fi
 		while read -r num off size; do
-			compare_mount "$name: partition=$num equals the kernel at offset $off" \
+			compare_mount "$name: ${pre}partition=$num equals the kernel at offset $off" \
 				"$img" "offset=$off,sizelimit=$size" "partition=$num"
-			compare_mount "$name: offset=$off equals the kernel" \
+			compare_mount "$name: ${pre}offset=$off equals the kernel" \
 				"$img" "offset=$off,sizelimit=$size" "offset=$off"
 		done <"$img.parts"
 	done

@@ -41,6 +41,7 @@
 
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+. "$top_srcdir/tests/compare-lib.sh"
 
 need_root
 need_loop
@@ -55,6 +56,7 @@ SUBUID=65536
 NOBODY_HOST=$((BASE + 65534))
 
 cmp_opts="--atime --blocks --ino --max-diffs=0 ${TREECMP_OPTS:-}"
+impl=imgfs
 
 # Distributions ship /dev/fuse 0666; this machine may not.
 [ "$(stat -c %a /dev/fuse)" = 666 ] || chmod 0666 /dev/fuse
@@ -233,17 +235,16 @@ finish() {
 	if [ -s "$problems" ]; then
 		not_ok "$1"
 		diag_file "$problems" 70
-		for _m in $(mounts_under "$TEST_TMP"); do
-			unmount "$_m"
-		done
+		cleanup_mounts
 	else
 		ok "$1"
 	fi
 }
 
 # compare_mount DESC IMAGE KERNEL-OPTS IMGFS-OPTS [REF-IMAGE]: one test
-# line.  The kernel mounts REF-IMAGE (default IMAGE); with a REF-IMAGE
-# that differs, the comparison must fail.
+# line, in place of compare-lib.sh's.  The kernel mounts REF-IMAGE
+# (default IMAGE); with a REF-IMAGE that differs, the comparison must
+# fail.
 compare_mount() {
 	desc=$1 img=$2 kopts=$3 mopts=$4 ref=${5:-$2}
 	kdir=$TEST_TMP/kernel k2=$TEST_TMP/idmapped
@@ -308,36 +309,13 @@ unmount "$TEST_TMP/probe"
 
 # ---- the corpus, as ext4-compare.sh makes it ----
 
-corpus=${IMGFS_CORPUS_EXT4:-}
-if [ -z "$corpus" ]; then
-	corpus=$TEST_TMP/corpus
-	if bounded 600 env TMPDIR="$TEST_TMP" sh "$MKCORPUS_EXT4" "$corpus" \
-		>"$TEST_TMP/corpus.log" 2>&1; then
-		ok "corpus generated"
-	else
-		not_ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
-		bail_out "no corpus"
-	fi
-	chmod -R a+rX "$corpus"
-fi
+get_corpus "${IMGFS_CORPUS_EXT4:-}" "$MKCORPUS_EXT4"
+# (One given must be readable by uid BASE already.)
+[ -n "${IMGFS_CORPUS_EXT4:-}" ] || chmod -R a+rX "$corpus"
 
-# ---- every image, rootless, against the kernel ----
+# ---- every image, rootless, against the kernel (id-mapped) ----
 
-for img in "$corpus"/*.img; do
-	[ -e "$img" ] || bail_out "no images in $corpus"
-	name=$(basename "$img")
-	if [ ! -e "$img.parts" ]; then
-		compare_mount "$name: rootless imgfs equals the kernel (id-mapped)" "$img" "" ""
-		continue
-	fi
-	while read -r num off size; do
-		compare_mount "$name: rootless partition=$num equals the kernel at offset $off" \
-			"$img" "offset=$off,sizelimit=$size" "partition=$num"
-		compare_mount "$name: rootless offset=$off equals the kernel" \
-			"$img" "offset=$off,sizelimit=$size" "offset=$off"
-	done <"$img.parts"
-done
+compare_corpus "$corpus" rootless
 
 # ---- the comparison can fail ----
 

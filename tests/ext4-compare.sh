@@ -94,35 +94,13 @@ if [ $rc -eq 2 ]; then ok "treecmp exits 2 on a missing tree"; else not_ok "tree
 
 # ---- the corpus ----
 
-corpus=${IMGFS_CORPUS_EXT4:-}
-if [ -z "$corpus" ]; then
-	corpus=$TEST_TMP/corpus
-	if bounded 600 env TMPDIR="$TEST_TMP" sh "$MKCORPUS_EXT4" "$corpus" \
-		>"$TEST_TMP/corpus.log" 2>&1; then
-		ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
-	else
-		not_ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
-		bail_out "no corpus"
-	fi
-fi
+get_corpus "${IMGFS_CORPUS_EXT4:-}" "$MKCORPUS_EXT4"
 
-# mount_b IMAGE DIR [partition=N|offset=BYTES]: the side under test.
-# Returns 77 when the implementation cannot do what is asked.
+# mount_b IMAGE DIR [partition=N|offset=BYTES]: fuse2fs, which knows no
+# partition= (77).
 mount_b() {
-	case $impl in
-	imgfs)
-		imgfs_mount "$@";;
-	fuse2fs)
-		case ${3:-} in partition=*) return 77;; esac
-		fuse2fs_mount "$@";;
-	kernel)
-		case ${3:-} in
-		partition=*) return 77;;
-		*) kernel_mount "$1" "$2" "$kopts";;	# the same loop device
-		esac;;
-	esac
+	case ${3:-} in partition=*) return 77;; esac
+	fuse2fs_mount "$@"
 }
 
 # The kernel's mount, for compare-lib.sh.

@@ -71,19 +71,7 @@ fi
 
 # ---- the corpus ----
 
-corpus=${IMGFS_CORPUS_XFS:-}
-if [ -z "$corpus" ]; then
-	corpus=$TEST_TMP/corpus
-	if bounded 600 env TMPDIR="$TEST_TMP" sh "$MKCORPUS_XFS" "$corpus" \
-		>"$TEST_TMP/corpus.log" 2>&1; then
-		ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
-	else
-		not_ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
-		bail_out "no corpus"
-	fi
-fi
+get_corpus "${IMGFS_CORPUS_XFS:-}" "$MKCORPUS_XFS"
 
 # The comparison must be able to fail on this corpus: two different
 # images, both through the kernel, are reported as different.
@@ -101,19 +89,6 @@ if [ $# -ge 2 ] && xfs_mount "$1" "$TEST_TMP/k1" && xfs_mount "$2" "$TEST_TMP/k2
 	diag "$(tail -n 1 "$TEST_TMP/treecmp.out")"
 fi
 cleanup_mounts
-
-# mount_b IMAGE DIR [partition=N|offset=BYTES]: the side under test.
-# Returns 77 when the implementation cannot do what is asked.
-mount_b() {
-	case $impl in
-	imgfs) imgfs_mount "$@";;
-	kernel)
-		case ${3:-} in
-		partition=*) return 77;;
-		*) xfs_mount "$1" "$2" "$kopts";;
-		esac;;
-	esac
-}
 
 # The kernel's mount, for compare-lib.sh; a loop device is seen to take
 # more than settled_leftovers' 5 s to go on a busy machine: up to 30 s.
