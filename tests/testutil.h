@@ -4,11 +4,14 @@
 #define IMGFS_TESTUTIL_H
 
 #include <ftw.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "fs.h"
 #include "image.h"
@@ -115,6 +118,49 @@ static inline int test_open_fs(const char *path, struct imgfs_image **image,
 		*image = NULL;
 	}
 	return r;
+}
+
+/*
+ * As root, go on in a mount namespace of our own: run this test again,
+ * from the start, through tests/private-ns.sh, the one way the tests get
+ * one (mounts made there reach no other namespace, and other tests' loop
+ * and FUSE mounts copied into it are let go of).  Call it first in main(),
+ * before any output or scratch file (the test takes no arguments).  True
+ * once inside; false if not root or no namespace can be made (the
+ * kernel's view is not to be had then).
+ */
+static inline bool private_mounts(void)
+{
+	static const char marker[] = "IMGFS_TEST_PRIVATE_NS";
+	char self[PATH_MAX];
+	ssize_t len;
+
+	if (getenv(marker)) {
+		unsetenv(marker);
+		return true;
+	}
+	if (geteuid() != 0 || run("unshare -m --propagation private true") != 0)
+		return false;
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len < 0)
+		return false;
+	self[len] = '\0';
+	setenv(marker, "1", 1);
+	fflush(stdout);
+	execl("/bin/sh", "sh", IMGFS_SRCDIR "/tests/private-ns.sh", self, (char *)NULL);
+	unsetenv(marker);
+	return false;
+}
+
+/*
+ * Mount @img read-write at @mnt, run the shell script @script in it (with
+ * set -e), unmount, whatever the script did; 0 if all of it worked.  For
+ * a test in a namespace of its own (private_mounts).
+ */
+static inline int populate_mounted(const char *img, const char *mnt, const char *script)
+{
+	return run("mount -o loop '%s' '%s' || exit 1; (cd '%s' && sh -e '%s'); r=$?; "
+		   "umount '%s' || r=1; exit $r", img, mnt, mnt, script, mnt);
 }
 
 #endif

@@ -20,9 +20,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -655,21 +653,6 @@ static void corrupt_all(const char *img, const char *m, unsigned bs)
 
 /* ---- main ---- */
 
-/*
- * A new mount namespace starts with copies of every mount, other tests'
- * loop mounts under /tmp included, and a copy keeps its loop device busy
- * after the test that made it unmounts.  Let go of those copies.
- */
-static void drop_copied_mounts(void)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[4096];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strncmp(mnt, "/tmp/", 5))
-			umount2(mnt, MNT_DETACH);
-}
-
 static void one_image(unsigned bs)
 {
 	_cleanup_free_ char *img = xasprintf("%s/xfs-%u.img", tmpdir, bs);
@@ -728,6 +711,9 @@ static void one_image(unsigned bs)
 
 int main(void)
 {
+	/* Mounts of our own, gone (with their loop devices) when we exit. */
+	bool own_ns = private_mounts();
+
 	imgfs_log_setup("unit-xfs-attr", IMGFS_LOG_ERR, false);
 	if (geteuid() != 0)
 		skip_all("needs root (loop mounts)");
@@ -735,10 +721,8 @@ int main(void)
 		skip_all("needs mkfs.xfs, xfs_db, setfacl and setfattr");
 	if (run("losetup -f"))
 		skip_all("no free loop device");
-	/* Mounts of our own, gone (with their loop devices) when we exit. */
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		skip_all("cannot make a mount namespace: %m");
-	drop_copied_mounts();
+	if (!own_ns)
+		skip_all("cannot make a mount namespace");
 	if (!mkdtemp(tmpdir))
 		abort();
 	one_image(1024);

@@ -22,8 +22,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "fs.h"
@@ -691,7 +689,7 @@ static void test_fragmented(void)
 	uint64_t off, start, count, split = 0;
 	char *p;
 
-	if (geteuid() != 0) {
+	if (!kernel) {
 		skip("fragmented directory blocks", "needs root for a read-write loop mount");
 		return;
 	}
@@ -711,17 +709,15 @@ static void test_fragmented(void)
 	f = fopen(script, "w");
 	if (!f)
 		abort();
-	fprintf(f, "set -e\nmount -o loop '%s' '%s'\ncd '%s'\n"
-		"xfs_io -x -c 'resblks 0' . >/dev/null\nmkdir frag pool\n"
+	fprintf(f, "xfs_io -x -c 'resblks 0' . >/dev/null\nmkdir frag pool\n"
 		"perl -e 'for my $i (1 .. 1500) { open(my $h, \">\", \"pool/$i\") or die \"$!\" }'\n"
 		"perl -e 'for my $i (0 .. 1023) { printf \"falloc %%d 64k\\n\", $i * 65536 }"
 		" for my $k (0 .. 65535) { printf \"fpunch %%d 1k\\n\", $k * 2048 }' |"
 		" { xfs_io -f fill >/dev/null 2>&1 || true; }\n"
 		"perl -e 'for my $i (1 .. 1500) { link(\"pool/$i\","
-		" sprintf(\"frag/fragmented-directory-entry-%%05d\", $i)) or die \"$!\" }'\n"
-		"cd /\numount '%s'\n", img, mnt, mnt, mnt);
+		" sprintf(\"frag/fragmented-directory-entry-%%05d\", $i)) or die \"$!\" }'\n");
 	fclose(f);
-	if (run("unshare -m --propagation private sh '%s'", script) != 0) {
+	if (populate_mounted(img, mnt, script) != 0) {
 		skip("fragmented directory blocks", "cannot loop-mount and fill the image");
 		return;
 	}
@@ -750,22 +746,27 @@ static void test_two_levels(void)
 {
 	_cleanup_free_ char *img = xasprintf("%s/huge.img", tmpdir);
 	_cleanup_free_ char *mnt = xasprintf("%s/mnt-huge", tmpdir);
+	_cleanup_free_ char *script = xasprintf("%s/huge.sh", tmpdir);
 	struct imgfs_image *image = NULL;
 	struct imgfs_fs *fs = NULL;
 	long long level;
 	char *kmnt;
+	FILE *f;
 
-	if (geteuid() != 0) {
+	if (!kernel) {
 		skip("a two-level hash index", "needs root for a read-write loop mount");
 		return;
 	}
 	mkdir(mnt, 0755);
+	f = fopen(script, "w");
+	if (!f)
+		abort();
+	fprintf(f, "mkdir huge\n: >target\n"
+		"perl -e 'for my $i (1 .. 200000) { link(\"target\", sprintf(\"huge/%%07d\", $i)) or die }'\n");
+	fclose(f);
 	if (run("truncate -s 200M '%s' && TEST_DEV=1 TEST_DIR=1 QA_CHECK_FS=1 "
 		"mkfs.xfs -q -f -b size=4096 '%s'", img, img) != 0 ||
-	    run("unshare -m --propagation private sh -ec \"mount -o loop '%s' '%s'; cd '%s';"
-		" mkdir huge; : >target; perl -e 'for my \\$i (1 .. 200000) {"
-		" link(\\\"target\\\", sprintf(\\\"huge/%%07d\\\", \\$i)) or die }';"
-		" cd /; umount '%s'\"", img, mnt, mnt, mnt) != 0) {
+	    populate_mounted(img, mnt, script) != 0) {
 		skip("a two-level hash index", "cannot make and fill the image");
 		return;
 	}
@@ -782,29 +783,6 @@ static void test_two_levels(void)
 	imgfs_image_close(image);
 }
 
-/*
- * A new mount namespace starts with copies of every mount, other tests'
- * loop and FUSE mounts included, and a copy keeps a loop device busy (or
- * a FUSE server alive) after the test that made it unmounts its own.
- * Let go of those copies.
- */
-static void drop_copied_mounts(void)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], mnt[4096], type[64];
-
-	while (f && fgets(line, sizeof(line), f)) {
-		const char *dash = strstr(line, " - ");
-
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || !dash ||
-		    sscanf(dash + 3, "%63s", type) != 1)
-			continue;
-		if (!strncmp(mnt, "/tmp/", 5) || !strncmp(mnt, "/dev/shm/", 9) ||
-		    !strncmp(type, "fuse", 4))
-			umount2(mnt, MNT_DETACH);
-	}
-}
-
 static bool have(const char *prog)
 {
 	return run("command -v %s", prog) == 0;
@@ -815,18 +793,15 @@ int main(void)
 	const char *path = getenv("PATH");
 	_cleanup_free_ char *newpath = xasprintf("%s:/usr/sbin:/sbin", path ? path : "/usr/bin:/bin");
 
+	kernel = private_mounts();
 	setenv("PATH", newpath, 1);
 	imgfs_log_setup("unit-xfs-dir", IMGFS_LOG_ERR, false);
 	if (!have("mkfs.xfs") || !have("xfs_db"))
 		skip_all("mkfs.xfs and xfs_db (xfsprogs) are needed");
 	if (!mkdtemp(tmpdir))
 		skip_all("cannot create a temporary directory: %s", strerror(errno));
-	kernel = geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
-		 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
-	if (kernel)
-		drop_copied_mounts();
 	if (!kernel)
-		diag("not root: xfs_db is the only truth");
+		diag("not root, or no mount namespace: xfs_db is the only truth");
 	test_protofile_image("xfs-1k", 1024);
 	test_protofile_image("xfs-4k", 4096);
 	test_fragmented();
