@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attr.h"
+#include "dabtree.h"
 
 #define LEAF_HDR_SIZE sizeof(struct xfs_attr3_leaf_hdr)
 #define NAME_LOCAL_SIZE sizeof(struct xfs_attr_leaf_name_local)	/* 3: before the name */
@@ -107,47 +108,38 @@ static int leaf_check(struct xattr *a, uint64_t blk, unsigned *count)
 	return 0;
 }
 
-/* Read the root (fork block 0) and descend towards @hash to a checked leaf. */
-static int descend(struct xattr *a, uint32_t hash, uint64_t *blk, unsigned *count)
+/* Leaves and nodes are one fs block each, from fork block 0 on. */
+static int read_dablk(void *ctx, uint64_t blk, void *buf, uint32_t *magic)
 {
-	uint32_t magic;
-	int r = xfs_da_descend(&a->tree, 0, hash, a->blk, blk, &magic);
+	struct xattr *a = ctx;
 
-	if (r < 0)
-		return r;
-	/* The node tree's leftmost leaf starts the chain. */
-	if (*blk != 0 && hash == 0 && be32(((const struct xfs_da3_blkinfo *)a->blk)->back) != 0)
-		return xfs_fs_corrupt(a->x, a->in.ino, "attr leaf %llu: leftmost, but has a left sibling",
-				      (unsigned long long)*blk);
-	return leaf_check(a, *blk, count);
+	return xfs_read_fork_blocks(a->x, &a->in, XFS_ATTR_FORK, blk, 1, buf,
+				    &xfs_verify_attr3_dablk, magic);
 }
 
-/*
- * The leaf after the one at *@blk in the chain, read and checked; 0 when
- * there is none (a lone leaf at block 0 has no siblings), 1 when read.
- */
-static int next_leaf(struct xattr *a, uint64_t *blk, unsigned *count)
+/* The fork as a dabtree: rooted at block 0, which no node may point back at. */
+static struct xfs_da_tree attr_tree(struct xattr *a)
 {
-	uint32_t next = be32(((const struct xfs_da3_blkinfo *)a->blk)->forw), magic;
-	int r;
-
-	if (*blk == 0 || next == 0)
-		return 0;
-	r = xfs_da_next_leaf(&a->tree, *blk, next, a->blk, &magic);
-	if (r < 0)
-		return r;
-	*blk = next;
-	r = leaf_check(a, *blk, count);
-	return r < 0 ? r : 1;
+	return (struct xfs_da_tree){
+		.x = a->x, .in = &a->in, .read = read_dablk, .ctx = a,
+		.blksize = a->x->blocksize, .fsbcount = 1,
+		.first = 1, .end = 1ULL << 32, .what = "attr",
+	};
 }
 
 int xattr_leaf_walk(struct xattr *a, xattr_fn fn, void *ctx)
 {
-	uint64_t blk;
-	unsigned count;
-	int r = descend(a, 0, &blk, &count);
+	const struct xfs_da_tree t = attr_tree(a);
+	_cleanup_free_ uint8_t *nodes = malloc(XFS_DA_CURSOR_NODES * (size_t)t.blksize);
+	struct xfs_da_cursor c = { .t = &t, .leaf = a->blk, .nodes = nodes };
+	int r = nodes ? xfs_da_descend(&c, 0, 0) : -ENOMEM;
 
 	while (r >= 0) {
+		unsigned count;
+
+		r = leaf_check(a, c.blk, &count);
+		if (r < 0)
+			return r;
 		for (unsigned i = 0; i < count; i++) {
 			struct xattr_entry e;
 
@@ -158,7 +150,7 @@ int xattr_leaf_walk(struct xattr *a, xattr_fn fn, void *ctx)
 			if (r)
 				return r;
 		}
-		r = next_leaf(a, &blk, &count);
+		r = xfs_da_next_leaf(&c);
 		if (r == 0)
 			return 0;
 	}
@@ -169,34 +161,29 @@ int xattr_leaf_find(struct xattr *a, unsigned ns, const uint8_t *name, unsigned 
 		    struct xattr_entry *e)
 {
 	uint32_t hash = xfs_da_hashname(name, len);
-	uint64_t blk;
-	unsigned count;
-	int r = descend(a, hash, &blk, &count);
+	const struct xfs_da_tree t = attr_tree(a);
+	_cleanup_free_ uint8_t *nodes = malloc(XFS_DA_CURSOR_NODES * (size_t)t.blksize);
+	struct xfs_da_cursor c = { .t = &t, .leaf = a->blk, .nodes = nodes };
+	int r = nodes ? xfs_da_descend(&c, 0, hash) : -ENOMEM;
 
 	while (r >= 0) {
 		const struct xfs_attr_leaf_entry *ents = leaf_entries(a);
-		unsigned lo = 0, hi = count;
+		unsigned count, i;
 
-		/* The first entry whose hash is at least @hash. */
-		while (lo < hi) {
-			unsigned mid = lo + (hi - lo) / 2;
-
-			if (be32(ents[mid].hashval) < hash)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < count; lo++) {
-			if (be32(ents[lo].hashval) != hash)
+		r = leaf_check(a, c.blk, &count);
+		if (r < 0)
+			return r;
+		for (i = xfs_da_hash_search(ents, count, hash); i < count; i++) {
+			if (be32(ents[i].hashval) != hash)
 				return 0;
-			leaf_entry(a, lo, e);
+			leaf_entry(a, i, e);
 			if (!(e->flags & XFS_ATTR_INCOMPLETE) &&
 			    (e->flags & XFS_ATTR_NSP_MASK) == ns && e->namelen == len &&
 			    !memcmp(e->name, name, len))
 				return 1;
 		}
 		/* Names of one hash may go on in the next leaf. */
-		r = next_leaf(a, &blk, &count);
+		r = xfs_da_next_leaf(&c);
 		if (r == 0)
 			return 0;
 	}

@@ -227,10 +227,6 @@ static int xattr_open(struct xfs_fs *x, uint64_t ino, struct xattr *a)
 
 	a->x = x;
 	a->blk = NULL;
-	a->tree = (struct xfs_da_tree){
-		.x = x, .in = &a->in, .fork = XFS_ATTR_FORK, .fsbcount = 1,
-		.verify = &xfs_verify_attr3_dablk, .what = "attr",
-	};
 	if (r < 0)
 		return r;
 	switch (xfs_inode_fork_format(&a->in, XFS_ATTR_FORK)) {

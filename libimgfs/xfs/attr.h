@@ -23,7 +23,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dabtree.h"
 #include "xfs.h"
 
 /* One attr, as the forms' walkers and lookups hand them out. */
@@ -43,8 +42,7 @@ typedef int (*xattr_fn)(void *ctx, const struct xattr_entry *e);
 struct xattr {
 	struct xfs_fs *x;
 	struct xfs_inode in;
-	struct xfs_da_tree tree;	/* the fork as a dabtree (leaf and node forms) */
-	uint8_t *blk;			/* one fs block, for leaves and nodes */
+	uint8_t *blk;			/* one fs block: the leaf, then remote value blocks */
 };
 
 /* attr-leaf.c: the leaf and node forms, and remote values. */
