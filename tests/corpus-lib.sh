@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # tests/corpus-lib.sh: what the ext4 and the XFS corpus have in common
-# (mkcorpus-ext4.sh, mkcorpus-xfs.sh).  Sourced after lib.sh; the script
-# defines die MESSAGE.
+# (mkcorpus-ext4.sh, mkcorpus-xfs.sh).  Sourced after lib.sh.
 #
+#   die MESSAGE               the script fails, saying why
+#   corpus_setup OUTDIR TOOL...
+#                             checks root and TOOL..., makes OUTDIR; $OUT
 #   randfile FILE LENGTH      pseudo-random contents
 #   common_files BLOCKSIZE
 #   common_sparse BIG
@@ -12,6 +14,24 @@
 #                             adds its format's own entries around them
 #   small_tree DIR LABEL      the contents of a disk image's partition
 #   part_range DISK NUMBER    where partition NUMBER of DISK is
+
+die() {
+	echo "$TEST_NAME: $*" >&2
+	exit 1
+}
+
+# corpus_setup OUTDIR TOOL...: as root, with every TOOL, into OUTDIR (made
+# if need be; $OUT is its absolute path).
+corpus_setup() {
+	OUT=$1
+	shift
+	[ "$(id -u)" -eq 0 ] || die "must run as root (mknod, chown, loop mounts)"
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || die "needs $c"
+	done
+	mkdir -p "$OUT" || die "cannot create $OUT"
+	OUT=$(cd "$OUT" && pwd)
+}
 
 # A file of @2 pseudo-random bytes at @1 (contents that catch a block read
 # from the wrong place, unlike zeros or repeated patterns).

@@ -36,19 +36,8 @@ fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 . "$top_srcdir/tests/corpus-lib.sh"
 
-die() {
-	echo "mkcorpus-ext4: $*" >&2
-	exit 1
-}
-
 [ $# -eq 1 ] || die "usage: mkcorpus-ext4.sh OUTDIR"
-OUT=$1
-[ "$(id -u)" -eq 0 ] || die "must run as root (mknod, chown, loop mounts)"
-for c in mke2fs debugfs e2fsck sfdisk setfacl setfattr perl losetup; do
-	command -v "$c" >/dev/null 2>&1 || die "needs $c"
-done
-mkdir -p "$OUT" || die "cannot create $OUT"
-OUT=$(cd "$OUT" && pwd)
+corpus_setup "$1" mke2fs debugfs e2fsck sfdisk setfacl setfattr perl losetup
 
 # ---- the source tree ----
 

@@ -38,20 +38,9 @@ fi
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 . "$top_srcdir/tests/corpus-lib.sh"
 
-die() {
-	echo "mkcorpus-xfs: $*" >&2
-	exit 1
-}
-
 [ $# -eq 1 ] || die "usage: mkcorpus-xfs.sh OUTDIR"
-OUT=$1
-[ "$(id -u)" -eq 0 ] || die "must run as root (mknod, chown, loop mounts)"
-for c in mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl losetup fallocate; do
-	command -v "$c" >/dev/null 2>&1 || die "needs $c"
-done
+corpus_setup "$1" mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl losetup fallocate
 grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-mkdir -p "$OUT" || die "cannot create $OUT"
-OUT=$(cd "$OUT" && pwd)
 
 # ---- populating (on the kernel's read-write mount) ----
 
