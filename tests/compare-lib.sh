@@ -17,6 +17,7 @@
 #   get_corpus DIR MKCORPUS  sets $corpus: DIR (images the caller made),
 #                        or, DIR empty, a corpus MKCORPUS makes now
 #   compare_mount DESC IMAGE KERNEL-OPTS B-OPTS   one test line
+#   verdict DESC [LEFTOVERS]   the test line for the file $problems
 #   compare_corpus DIR [WORD]   one line per image (per partition, both
 #                        ways, for an image with an IMAGE.parts list);
 #                        WORD goes before what each line compares
@@ -115,14 +116,20 @@ compare_mount() {
 		i=$((i + 1))
 	done
 	# The server must go away by itself once unmounted.
-	settled_leftovers >>"$problems"
+	verdict "$desc"
+}
+
+# verdict DESC [LEFTOVERS]: ok if the file $problems is empty once what
+# LEFTOVERS (default: leftovers) still reports after a while is added.
+verdict() {
+	settled_leftovers ${2:-} >>"$problems"
 	if [ -s "$problems" ]; then
-		not_ok "$desc"
+		not_ok "$1"
 		diag_file "$problems" 70
 		# Do not let one image's leftovers be blamed on the next.
 		cleanup_mounts
 	else
-		ok "$desc"
+		ok "$1"
 	fi
 }
 

@@ -224,21 +224,10 @@ run_inside() {
 	cp "$ns/run/owners" "$TEST_TMP/owners"
 }
 
-# finish DESC: the test line for $problems, after K2 and K are gone.
-# The holder is not a leftover (cleanup ends it all the same).
+# What would be left behind, for verdict once K2 and K are gone.  The
+# holder is not a leftover (cleanup ends it all the same).
 our_leftovers() {
 	leftovers | grep -v "^process: $holder "
-}
-
-finish() {
-	settled_leftovers our_leftovers >>"$problems"
-	if [ -s "$problems" ]; then
-		not_ok "$1"
-		diag_file "$problems" 70
-		cleanup_mounts
-	else
-		ok "$1"
-	fi
 }
 
 # compare_mount DESC IMAGE KERNEL-OPTS IMGFS-OPTS [REF-IMAGE]: one test
@@ -284,7 +273,7 @@ compare_mount() {
 	fi
 	[ -z "$(mounts_under "$k2")" ] || unmount "$k2" || echo "cannot unmount the id-mapped mount" >>"$problems"
 	unmount "$kdir" || echo "cannot unmount the kernel mount" >>"$problems"
-	finish "$desc"
+	verdict "$desc" our_leftovers
 }
 
 # ---- can this machine do it at all? ----
@@ -359,7 +348,8 @@ if [ -e "$a" ]; then
 	for m in "$k2" "$kdir"; do
 		[ -z "$(mounts_under "$m")" ] || unmount "$m"
 	done
-	finish "ext4-4k.img: rootless with 65536 ids: unmapped owners are nobody on both sides, all else equal"
+	verdict "ext4-4k.img: rootless with 65536 ids: unmapped owners are nobody on both sides, all else equal" \
+		our_leftovers
 else
 	skip "65536-id range" "no ext4-4k image"
 fi
