@@ -189,9 +189,7 @@ static int check_features(const struct xfs_dsb *sb, const struct imgfs_image *im
 		log_info("%s: unknown XFS read-only-compatible feature(s) %s, serving read-only",
 			 img->path, names);
 	}
-	if (be32(sb->sb_features_log_incompat))
-		log_warn("%s: the XFS log may need recovery (log_incompat 0x%x); serving the metadata as it is on disk",
-			 img->path, be32(sb->sb_features_log_incompat));
+	/* log_incompat only matters to a log that needs recovery: xfs_check_log(). */
 	return 0;
 }
 
@@ -297,7 +295,8 @@ int xfs_check_super(struct xfs_fs *x, const struct imgfs_image *img, struct imgf
 	if (x->sparse_inodes && !be32(sb.sb_spino_align) &&
 	    (uint64_t)XFS_INODES_PER_CHUNK * x->inodesize > x->blocksize)
 		return BAD_GEOMETRY("sparse inodes without a sparse chunk alignment");
-	return 0;
+	/* Metadata is stale while the log holds changes not yet written back. */
+	return xfs_check_log(x, err);
 }
 
 /* Read and check the AG header at sector @sector of AG @agno. */

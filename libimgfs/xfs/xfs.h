@@ -9,9 +9,10 @@
  * names the inode (or block) and what was wrong: xfs_fs_corrupt().
  *
  * Files: xfs.c (open/close, ops table), super.c (superblock checks,
- * features, statfs, info), crc32c.c, io.c (reading and verifying blocks),
- * inode.c (inodes, getattr, readlink), bmap.c (block maps, iomap),
- * dir*.c (directories: lookup, readdir), attr.c (xattrs).
+ * features, statfs, info), log.c (is the log clean?), crc32c.c, io.c
+ * (reading and verifying blocks), inode.c (inodes, getattr, readlink),
+ * bmap.c (block maps, iomap), dir*.c (directories: lookup, readdir),
+ * attr.c (xattrs).
  *
  * Locking: none needed.  The image is read-only and every read is a
  * pread() into the caller's buffer; struct xfs_fs is immutable after
@@ -308,6 +309,15 @@ int xfs_read_ag_headers(struct xfs_fs *x, struct imgfs_error *err);
 void xfs_feature_names(const struct xfs_fs *x, char *buf, size_t size);
 int xfs_info(struct imgfs_fs *fs, struct imgfs_fs_info *info);
 int xfs_statfs(struct imgfs_fs *fs, struct statvfs *st);
+
+/* ---- log.c ---- */
+
+/*
+ * 0 if the internal log is clean (its last record is an unmount record
+ * right before the head) or the log is external; otherwise one line in
+ * @err: -EROFS when it needs recovery, -EUCLEAN when it is corrupt.
+ */
+int xfs_check_log(const struct xfs_fs *x, struct imgfs_error *err);
 
 /* dir-cache.c: drop the directory block cache at close. */
 struct xfs_dircache;

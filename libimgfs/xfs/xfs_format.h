@@ -801,6 +801,75 @@ struct xfs_dsymlink_hdr {
 };
 XFS_ASSERT_SIZE(struct xfs_dsymlink_hdr, 56);
 
+/* ---- the log: records of 512-byte sectors, each stamped with a cycle ---- */
+
+/*
+ * The internal log is sb_logblocks fs blocks from sb_logstart, used as a
+ * ring of 512-byte sectors ("log blocks" below).  Each pass over the ring
+ * has a cycle number, starting at 1; every sector written begins with it:
+ * a record header with XLOG_HEADER_MAGIC and then h_cycle, every other
+ * sector with the cycle in place of its first word (saved in the header's
+ * h_cycle_data).  The head is where the cycle drops; a filesystem
+ * unmounted cleanly has an unmount record just before it.
+ */
+#define XLOG_HEADER_MAGIC	0xfeedbabe	/* never a cycle number */
+#define XLOG_VERSION_1		1
+#define XLOG_VERSION_2		2		/* records above 32 KiB, log stripe units */
+#define XLOG_VERSION_OKBITS	(XLOG_VERSION_1 | XLOG_VERSION_2)
+#define XLOG_HEADER_CYCLE_SIZE	(32 * 1024)	/* data bytes one header's h_cycle_data covers */
+#define XLOG_CYCLE_DATA		(XLOG_HEADER_CYCLE_SIZE / XFS_BBSIZE)	/* 64 words */
+#define XLOG_MAX_RECORD_BSIZE	(256 * 1024)	/* biggest in-core log buffer (h_size) */
+#define XLOG_MAX_ICLOGS		8		/* buffers that may be in flight at once */
+#define XLOG_REC_CRC_OFF	32		/* offsetof(struct xlog_rec_header, h_crc) */
+#define XFS_MIN_LOG_BLOCKS	512
+#define XFS_MAX_LOG_BLOCKS	(1024 * 1024)
+#define XFS_MAX_LOG_BYTES	(2048ULL * 1024 * 1024 - 10 * 1024 * 1024)
+
+/* The first sector of a record. */
+struct xlog_rec_header {
+	xfs_be32 h_magicno;		/* 0: XLOG_HEADER_MAGIC */
+	xfs_be32 h_cycle;		/* 4: cycle the record was written in */
+	xfs_be32 h_version;		/* 8: XLOG_VERSION_* bits */
+	xfs_be32 h_len;			/* 12: data bytes after the header sectors */
+	xfs_be64 h_lsn;			/* 16: this record: cycle << 32 | log block */
+	xfs_be64 h_tail_lsn;		/* 24: oldest record recovery would need */
+	xfs_le32 h_crc;			/* 32: CRC32C of headers and data (0: mkfs wrote none) */
+	xfs_be32 h_prev_block;		/* 36: log block of the previous record */
+	xfs_be32 h_num_logops;		/* 40: operations in the record */
+	xfs_be32 h_cycle_data[XLOG_CYCLE_DATA]; /* 44: first words of data sectors 0-63 */
+	xfs_be32 h_fmt;			/* 300: XLOG_FMT_* of the writer */
+	xfs_uuid h_fs_uuid;		/* 304: sb_uuid */
+	xfs_be32 h_size;		/* 320: v2: in-core log buffer bytes */
+	uint8_t h_pad[4];		/* 324: the kernel's struct is padded to 8 bytes; the CRC covers this */
+};
+XFS_ASSERT_SIZE(struct xlog_rec_header, 328);
+XFS_ASSERT_OFF(struct xlog_rec_header, h_crc, XLOG_REC_CRC_OFF);
+XFS_ASSERT_OFF(struct xlog_rec_header, h_fmt, 300);
+XFS_ASSERT_OFF(struct xlog_rec_header, h_size, 320);
+
+/*
+ * v2 records with h_size above 32 KiB: one more header sector per 32 KiB
+ * (ceil(h_size / 32 KiB) in all), each carrying the next 64 first words.
+ */
+struct xlog_rec_ext_header {
+	xfs_be32 xh_cycle;		/* 0: the record's cycle */
+	xfs_be32 xh_cycle_data[XLOG_CYCLE_DATA]; /* 4 */
+};
+XFS_ASSERT_SIZE(struct xlog_rec_ext_header, 260);
+
+/* Each operation in a record's data starts with this. */
+struct xlog_op_header {
+	xfs_be32 oh_tid;		/* 0: transaction id (the cycle, on disk, when first in a sector) */
+	xfs_be32 oh_len;		/* 4: bytes of the operation's payload */
+	uint8_t oh_clientid;		/* 8: XFS_TRANSACTION, XFS_LOG, ... */
+	uint8_t oh_flags;		/* 9: XLOG_*_TRANS */
+	uint8_t oh_res2[2];		/* 10: padding */
+};
+XFS_ASSERT_SIZE(struct xlog_op_header, 12);
+
+/* oh_flags */
+#define XLOG_UNMOUNT_TRANS	0x20	/* the unmount record: nothing to replay */
+
 /* ---- the directory and attr name hash ---- */
 
 /*
