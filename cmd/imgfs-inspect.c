@@ -279,7 +279,8 @@ static void print_mapping(const struct imgfs_iomap *map, uint64_t end, uint32_t 
 /*
  * Walk iomap_begin() from offset 0 to i_size, as a read would, and print
  * every mapping it returns, unmerged: a row is what one call answered.
- * A hole running past EOF is shown up to the block holding the last byte.
+ * A mapping or hole running past EOF is shown up to the block holding the
+ * last byte (an XFS extent preallocated past EOF can start before it).
  */
 static int print_mappings(struct imgfs_fs *fs, const char *path, uint64_t ino, uint64_t isize,
 			  bool holes)
@@ -301,7 +302,7 @@ static int print_mappings(struct imgfs_fs *fs, const char *path, uint64_t ino, u
 			return r;
 		end = map.offset + map.length;
 		if (map.type != IMGFS_IOMAP_HOLE)
-			print_mapping(&map, end, bs, count++, isize);
+			print_mapping(&map, MIN(end, end_blocks), bs, count++, isize);
 		else if (holes)
 			print_mapping(&map, MIN(end, end_blocks), bs, -1, isize);
 		pos = end;
