@@ -109,6 +109,80 @@ SCRIPT
 expect_error "no access to /dev/fuse" "cannot open /dev/fuse: Permission denied" \
 	unshare -m sh "$TEST_TMP/nofuse.sh" "$TEST_TMP/fuse-node" "$IMGFS_MOUNT" "$good" "$mnt"
 
+# XFS: the wrong type given, and features imgfs does not read (an
+# incompatible feature bit it does not know, as xfs_db sets and reads it
+# back; a v4 filesystem), refused as root and, for an unprivileged user,
+# with --unshare; the same XFS image with the right type or none mounts.
+# Empty images of 40 MiB: below the 300 MiB mkfs.xfs wants, as it allows
+# for test suites.
+as_user() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+}
+mkxfs() {
+	_img=$1
+	shift
+	truncate -s 40M "$_img" && TEST_DIR=$TEST_TMP TEST_DEV=$_img QA_CHECK_FS=xfs \
+		mkfs.xfs -q -f -d agcount=2 "$@" "$_img" >"$TEST_TMP/mkfs.err" 2>&1 &&
+		chmod 0644 "$_img"
+}
+xfs=$TEST_TMP/good.xfs
+if ! command -v mkfs.xfs >/dev/null 2>&1 || ! command -v xfs_db >/dev/null 2>&1; then
+	skip "XFS errors" "no mkfs.xfs or xfs_db"
+elif ! mkxfs "$xfs"; then
+	not_ok "mkfs.xfs makes a 40 MiB image"
+	diag_file "$TEST_TMP/mkfs.err"
+else
+	unshare_ok=
+	as_user unshare -Urm true 2>/dev/null && unshare_ok=1
+	# xfs_error DESC PATTERN IMAGE [OPTS]: as root, then with --unshare.
+	xfs_error() {
+		expect_error "$1" "$2" "$IMGFS_MOUNT" ${4:+-o "$4"} "$3" "$mnt"
+		if [ -n "$unshare_ok" ]; then
+			expect_error "$1, --unshare" "$2" \
+				as_user "$IMGFS_MOUNT" --unshare ${4:+-o "$4"} "$3" "$mnt" -- true
+		else
+			skip "$1, --unshare" "unprivileged user namespaces are disabled"
+		fi
+	}
+	xfs_error "XFS image, type=ext4" "good\\.xfs: is xfs, not ext4" "$xfs" type=ext4
+	xfs_error "ext4 image, type=xfs" "good\\.ext4: is ext4, not xfs" "$good" type=xfs
+
+	cp "$xfs" "$TEST_TMP/incompat.xfs"
+	v=$(xfs_db -r -c 'sb 0' -c 'print features_incompat' "$xfs" | sed 's/.* = //')
+	want=$(printf '%#x' $((v | (1 << 29))))
+	xfs_db -x -c 'sb 0' -c "write -d features_incompat $want" "$TEST_TMP/incompat.xfs" >/dev/null 2>&1
+	if [ "$(xfs_db -r -c 'sb 0' -c 'print features_incompat' "$TEST_TMP/incompat.xfs" 2>/dev/null |
+		sed 's/.* = //')" = "$want" ]; then
+		xfs_error "XFS with an unknown incompatible feature" \
+			"incompat\\.xfs: .*unsupported.*feature.*0x20000000" "$TEST_TMP/incompat.xfs"
+	else
+		not_ok "xfs_db sets an unknown incompatible feature bit"
+	fi
+	if mkxfs "$TEST_TMP/v4.xfs" -m crc=0 &&
+		xfs_db -r -c version "$TEST_TMP/v4.xfs" | grep -q '^versionnum .* = V4,'; then
+		xfs_error "XFS v4" "v4\\.xfs: .*v4.*not supported" "$TEST_TMP/v4.xfs"
+	else
+		skip "XFS v4" "mkfs.xfs makes no v4 filesystem: $(head -n 1 "$TEST_TMP/mkfs.err")"
+	fi
+
+	# The same image mounts, probed and with type=xfs.
+	if "$IMGFS_MOUNT" "$xfs" "$mnt" && [ "$(fs_type "$mnt")" = fuse.imgfs ] &&
+		"$IMGFS_MOUNT" -u "$mnt"; then
+		ok "the XFS image mounts, type probed"
+	else
+		not_ok "the XFS image mounts, type probed"
+	fi
+	if [ -z "$unshare_ok" ]; then
+		skip "the XFS image mounts with --unshare -o type=xfs" "no unprivileged user namespaces"
+	elif as_user "$IMGFS_MOUNT" --unshare -o type=xfs "$xfs" "$mnt" -- \
+		sh -c 'grep -q " $1 .* fuse\.imgfs " /proc/self/mountinfo' sh "$mnt"; then
+		ok "the XFS image mounts with --unshare -o type=xfs"
+	else
+		not_ok "the XFS image mounts with --unshare -o type=xfs"
+	fi
+	assert_clean "after the XFS mounts: nothing left"
+fi
+
 # The good image does mount: the failures above were about their inputs.
 if "$IMGFS_MOUNT" "$good" "$mnt" && [ "$(cat "$mnt/file")" = data ]; then
 	ok "the same image and mount point work"

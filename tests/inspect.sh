@@ -7,13 +7,12 @@
 # Images are made here with mkfs -d and debugfs -w: no root needed.
 
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+. "$top_srcdir/tests/inspect-lib.sh"
 
 need_cmd mkfs.ext4 mke2fs debugfs dumpe2fs
 need_prog "$IMGFS_INSPECT"
 
-T=$TEST_TMP
-OUT=$T/out
-ERR=$T/err
+TRUTH=e2fsprogs
 
 # ---- e2fsprogs' view ----
 
@@ -50,78 +49,6 @@ e2_stat() {
 		/^Inode:/ { ino = $2 }
 		/^User:/ { for (i = 1; i < NF; i++) if ($i == "Size:") size = $(i + 1) }
 		END { print ino, size }'
-}
-
-# ---- imgfs-inspect's view ----
-
-# inspect ARGS...: run it with stdout in $OUT and stderr in $ERR.
-inspect() {
-	"$IMGFS_INSPECT" "$@" >"$OUT" 2>"$ERR"
-}
-
-# field KEY FILE: the value of a "Key:  value" line about the filesystem.
-field() {
-	sed -n "s/^$1: *//p" "$2" | head -n 1 | sed 's/ *$//'
-}
-
-# pfield KEY FILE: the same about the first PATH (those lines are indented).
-pfield() {
-	sed -n "s/^  $1: *//p" "$2" | head -n 1 | sed 's/ *$//'
-}
-
-# imgfs_extents FILE: non-hole mapping rows in e2_extents' format.
-imgfs_extents() {
-	awk '$1 ~ /^[0-9]+$/ && $2 ~ /\.\./ {
-		split($2, l, /\.\./); split($3, p, /\.\./)
-		print l[1], l[2], p[1], p[2], ($5 ~ /(^|,)unwritten(,|$)/ ? "U" : "-")
-	}' "$1"
-}
-
-# imgfs_blockmap FILE: every block of every row (holes too), as e2_blockmap.
-imgfs_blockmap() {
-	awk '($1 ~ /^[0-9]+$/ || $1 == "-") && $2 ~ /\.\./ {
-		split($2, l, /\.\./); split($3, p, /\.\./)
-		for (b = l[1]; b <= l[2]; b++)
-			print b, ($3 == "-" ? 0 : p[1] + b - l[1])
-	}' "$1"
-}
-
-# same DESC WANT-FILE GOT-FILE: a test line; a diff when they differ.
-same() {
-	if [ -s "$2" ] && cmp -s "$2" "$3"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diag "e2fsprogs (-) vs imgfs-inspect (+):"
-		diff -u "$2" "$3" | sed -n '3,40s/^/# /p'
-	fi
-}
-
-# is DESC WANT GOT
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diag "want: '$2'" "got:  '$3'"
-	fi
-}
-
-# one_line_error DESC STATUS WANT-REGEX ARGS...: fails with STATUS and
-# exactly one line on stderr matching "^imgfs-inspect: WANT-REGEX$".
-one_line_error() {
-	_desc=$1 _want_rc=$2 _re=$3
-	shift 3
-	inspect "$@"
-	_rc=$?
-	if [ "$_rc" -eq "$_want_rc" ] && [ "$(wc -l <"$ERR")" -eq 1 ] &&
-		grep -Eq "^imgfs-inspect: $_re\$" "$ERR"; then
-		ok "$_desc"
-	else
-		not_ok "$_desc"
-		diag "exit $_rc (want $_want_rc); stderr:"
-		diag_file "$ERR"
-	fi
 }
 
 # check_extents IMAGE PATH DESC: debugfs's extents, row for row.
@@ -169,6 +96,8 @@ head -c 8192 /dev/urandom | dd of="$T/root/sparse" bs=4096 seek=100 conv=notrunc
 truncate -s 512k "$T/root/unwritten"
 head -c 8192 /dev/urandom | dd of="$T/root/unwritten" conv=notrunc 2>/dev/null
 ln -s contig "$T/root/link"
+# Empty: an unwritten extent of 256 blocks is added below, then a size of 3.
+: >"$T/root/eofext"
 # 8 KiB, not block-aligned at the end.
 head -c 10000 /dev/urandom >"$T/root/dir/partial"
 
@@ -186,6 +115,8 @@ head -c 81920 /dev/urandom >"$T/big"
 	while [ $_i -lt 40 ]; do echo "rm /fill$_i"; _i=$((_i + 2)); done
 	echo "write $T/big /frag"
 	echo "fallocate /unwritten 10 29"
+	echo "fallocate /eofext 0 255"
+	echo "sif /eofext size 10000"
 } >"$T/debugfs.cmds"
 debugfs -w -f "$T/debugfs.cmds" "$T/main.img" >/dev/null 2>&1 ||
 	bail_out "debugfs -w failed"
@@ -297,6 +228,18 @@ if e2_extents "$T/main.img" /unwritten | grep -q ' U$'; then
 else
 	not_ok "/unwritten has unwritten extents (per debugfs)"
 fi
+
+# An extent that runs past EOF is shown up to the block holding the last byte.
+set -- $(e2_extents "$T/main.img" /eofext)
+if [ $# -eq 5 ] && [ "$1" -eq 0 ] && [ "$2" -gt 2 ]; then
+	ok "/eofext: one extent, past EOF (per debugfs)"
+else
+	not_ok "/eofext: one extent, past EOF (per debugfs)"
+	diag "debugfs: $*"
+fi
+inspect "$T/main.img" /eofext
+is "/eofext: the extent is clipped at the last block" "0 2 ${3:-} $((${3:-0} + 2)) U" \
+	"$(imgfs_extents "$OUT")"
 
 check_extents "$T/main.img" /contig "contiguous file: extents match debugfs"
 check_extents "$T/main.img" /sparse "sparse file: extents match debugfs"
