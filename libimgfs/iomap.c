@@ -66,15 +66,12 @@ static int add_seg(struct imgfs_read_seg *segs, int nsegs, int max_segs,
 
 int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			  uint64_t pos, uint64_t len, struct imgfs_read_seg *segs,
-			  int max_segs, void *inline_buf, size_t inline_size,
-			  struct imgfs_read_seg *ahead)
+			  int max_segs, void *inline_buf, size_t inline_size)
 {
 	const struct imgfs_image *img = fs->img;
 	uint64_t end, inline_used = 0;
 	int nsegs = 0;
 
-	if (ahead)
-		*ahead = (struct imgfs_read_seg){ .dev_pos = -1 };
 	if (pos >= isize)
 		return 0;
 	end = isize - pos < len ? isize : pos + len;
@@ -97,12 +94,6 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			nsegs = add_seg(segs, nsegs, max_segs,
 					(int64_t)(img->offset + map.addr + (pos - map.offset)),
 					NULL, chunk);
-			if (ahead && pos + chunk == end) {
-				uint64_t map_end = MIN(map.offset + map.length, isize);
-
-				ahead->dev_pos = (int64_t)(img->offset + map.addr + (end - map.offset));
-				ahead->len = map_end > end ? map_end - end : 0;
-			}
 			break;
 		case IMGFS_IOMAP_INLINE: {
 			size_t done = 0;
@@ -176,7 +167,7 @@ ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 	if (!segs || !inline_buf)
 		return -ENOMEM;
 	nsegs = imgfs_iomap_plan_read(fs, ino, isize, pos, len, segs, (int)max_segs,
-				      inline_buf, inline_size, NULL);
+				      inline_buf, inline_size);
 	if (nsegs < 0)
 		return nsegs;
 	for (int i = 0; i < nsegs; i++) {

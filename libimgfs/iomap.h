@@ -60,15 +60,11 @@ struct imgfs_read_seg {
  * (so the caller can splice them); holes and unwritten ranges point at a
  * shared zero buffer; inline data is copied into @inline_buf (of
  * @inline_size bytes).  Adjacent mapped ranges are merged.
- * If @ahead is given, it receives the image range where the last mapped
- * extent goes on past the read (clipped to EOF; len 0 if none): where a
- * sequential reader will want data next.
  * Returns the number of segments, or a negative errno.
  */
 int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			  uint64_t pos, uint64_t len, struct imgfs_read_seg *segs,
-			  int max_segs, void *inline_buf, size_t inline_size,
-			  struct imgfs_read_seg *ahead);
+			  int max_segs, void *inline_buf, size_t inline_size);
 
 /*
  * SEEK_DATA (@data) or SEEK_HOLE from @pos in a file of @isize bytes, as

@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # File contents are right whatever order a reader takes: imgfs pushes the
 # data of the next small files into the kernel's cache when a directory's
-# files are read in listing order (tar, cp -r), so read trees in listing
-# order, in reverse, partly, and in a shuffled order, and compare every
-# file's checksum with the kernel's ext4 driver on the same image.
+# files are read in listing order (tar, cp -r), and the next megabytes of
+# a large file read from start to end, so read trees in listing order, in
+# reverse, partly, and in a shuffled order, and large files forwards, in
+# jumps, backwards and two at once, and compare every checksum with the
+# kernel's ext4 driver on the same image.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 need_root
 need_fuse
 need_loop
-need_cmd mkfs.ext4 md5sum shuf tar
+need_cmd mkfs.ext4 md5sum shuf tar dd fincore
 need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
 
 src=$TEST_TMP/src
@@ -33,7 +35,16 @@ awk -v dir="$src" 'BEGIN {
 }'
 : >"$src/d0/empty"
 truncate -s 20000 "$src/d1/sparse"
-mkfs.ext4 -q -b 1024 -O inline_data -d "$src" "$TEST_TMP/img.ext4" 64M
+# Large files: one dense, one with holes between runs of data, so that
+# pushed ranges cross extents and holes.
+mkdir -p "$src/big"
+head -c $((24 << 20)) /dev/urandom >"$src/big/dense"
+truncate -s $((19 << 20)) "$src/big/holey"
+for mb in 0 3 4 9 15 18; do
+	head -c $((700 << 10)) /dev/urandom |
+		dd of="$src/big/holey" bs=64k seek=$((mb * 16 + 1)) conv=notrunc status=none
+done
+mkfs.ext4 -q -b 1024 -O inline_data -d "$src" "$TEST_TMP/img.ext4" 128M
 
 kernel_mount "$TEST_TMP/img.ext4" "$TEST_TMP/kernel" || bail_out "kernel mount failed"
 
@@ -78,6 +89,75 @@ check_order "each directory in reverse listing order" "$walk_fn; walk . tac"
 check_order "every other file in listing order" "$walk_fn; walk . 'awk NR%2'"
 check_order "shuffled order" \
 	"find . -type f | shuf --random-source=/dev/zero | while IFS= read -r p; do md5sum \"\$p\"; done"
+
+# Large files: READs of 128 KiB, the rest pushed ahead.  chunks MOUNT FILE
+# ORDER: md5 of each 1 MiB of FILE, read with dd in ORDER (a list of MiB
+# numbers).
+chunks() {
+	for mb in $3; do
+		printf '%s ' "$mb"
+		dd if="$1/$2" bs=64k skip=$((mb * 16)) count=16 status=none | md5sum
+	done
+}
+check_big() {
+	desc=$1 file=$2 order=$3
+	chunks "$TEST_TMP/kernel" "$file" "$order" >"$TEST_TMP/big-want"
+	mkdir -p "$TEST_TMP/imgfs"
+	"$IMGFS_MOUNT" "$TEST_TMP/img.ext4" "$TEST_TMP/imgfs" || { not_ok "$desc: mount"; return; }
+	chunks "$TEST_TMP/imgfs" "$file" "$order" >"$TEST_TMP/big-got"
+	if cmp -s "$TEST_TMP/big-want" "$TEST_TMP/big-got"; then
+		ok "$desc: $(wc -l <"$TEST_TMP/big-got") MiB match the kernel"
+	else
+		not_ok "$desc: contents differ from the kernel"
+		diff "$TEST_TMP/big-want" "$TEST_TMP/big-got" | head -10 | sed 's/^/# /'
+	fi
+	unmount "$TEST_TMP/imgfs"
+}
+check_big "dense file from start to end" big/dense "$(seq 0 23)"
+check_big "file with holes from start to end" big/holey "$(seq 0 18)"
+check_big "dense file in jumps forwards" big/dense "0 1 5 6 7 12 13 20 21 22"
+check_big "dense file backwards" big/dense "$(seq 23 -1 0)"
+check_big "file with holes in jumps back and forth" big/holey "3 4 5 1 2 9 10 8 16 17 18 0"
+
+# Two large files read at once, each from start to end.
+mkdir -p "$TEST_TMP/imgfs"
+if "$IMGFS_MOUNT" "$TEST_TMP/img.ext4" "$TEST_TMP/imgfs"; then
+	md5sum "$TEST_TMP/imgfs/big/dense" >"$TEST_TMP/two-dense" &
+	md5sum "$TEST_TMP/imgfs/big/holey" >"$TEST_TMP/two-holey"
+	wait
+	if [ "$(cut -d' ' -f1 "$TEST_TMP/two-dense")" = "$(md5sum <"$TEST_TMP/kernel/big/dense" | cut -d' ' -f1)" ] &&
+		[ "$(cut -d' ' -f1 "$TEST_TMP/two-holey")" = "$(md5sum <"$TEST_TMP/kernel/big/holey" | cut -d' ' -f1)" ]; then
+		ok "two large files read at once match the kernel"
+	else
+		not_ok "two large files read at once match the kernel"
+	fi
+	unmount "$TEST_TMP/imgfs"
+else
+	not_ok "two large files at once: mount"
+fi
+
+# The push is real: after a reader has taken the first 512 KiB, the
+# kernel's cache holds megabytes beyond what the readahead window of a
+# FUSE mount (128 KiB) would have asked for.
+mkdir -p "$TEST_TMP/imgfs"
+if "$IMGFS_MOUNT" "$TEST_TMP/img.ext4" "$TEST_TMP/imgfs"; then
+	dd if="$TEST_TMP/imgfs/big/dense" of=/dev/null bs=128k count=4 status=none
+	# The server stores after answering: give it a moment to finish.
+	tries=0
+	while resident=$(fincore --bytes --noheadings --output RES "$TEST_TMP/imgfs/big/dense") &&
+		[ "$resident" -lt $((2 << 20)) ] && [ $tries -lt 50 ]; do
+		sleep 0.1
+		tries=$((tries + 1))
+	done
+	if [ "$resident" -ge $((2 << 20)) ]; then
+		ok "a sequential reader finds the next megabytes cached ($resident bytes resident)"
+	else
+		not_ok "a sequential reader finds the next megabytes cached ($resident bytes resident)"
+	fi
+	unmount "$TEST_TMP/imgfs"
+else
+	not_ok "push check: mount"
+fi
 
 # tar reads in listing order: the archive must unpack to the kernel's tree.
 mkdir -p "$TEST_TMP/imgfs" "$TEST_TMP/untar"

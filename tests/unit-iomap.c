@@ -101,7 +101,7 @@ static void test_plan_and_read(struct fake_fs *f)
 	int nsegs;
 
 	f->script = &s;
-	nsegs = imgfs_iomap_plan_read(&f->fs, 12, isize, 0, sizeof(buf), segs, 16, NULL, 0, NULL);
+	nsegs = imgfs_iomap_plan_read(&f->fs, 12, isize, 0, sizeof(buf), segs, 16, NULL, 0);
 	is_int(nsegs, 3, "plan: mapped+mapped merge, hole+unwritten merge, mapped");
 	ok(nsegs == 3 && segs[0].dev_pos == 10 * BS && segs[0].len == 3 * BS,
 	   "plan: first segment is device [10k, +3k)");

@@ -170,28 +170,6 @@ static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 	fuse_reply_err(req, ENOSYS);
 }
 
-/*
- * Keep the image's page cache ahead of a sequential reader.  FUSE sends
- * reads from several threads, out of order, which defeats the image
- * file's own readahead; so each read asks for the slice that has just
- * entered a window of IMGFS_PREFETCH bytes beyond it (all of the window
- * on a file's first read), within the same extent.
- */
-#define IMGFS_PREFETCH (8U << 20)
-
-static void prefetch(struct imgfs_fs *fs, const struct imgfs_read_seg *ahead, size_t size,
-		     bool first)
-{
-	uint64_t from, to;
-
-	if (ahead->dev_pos < 0 || ahead->len == 0)
-		return;
-	to = MIN(ahead->len, (uint64_t)IMGFS_PREFETCH);
-	from = first || to < size ? 0 : to - size;
-	posix_fadvise(fs->img->data_fd, (off_t)(ahead->dev_pos + from), (off_t)(to - from),
-		      POSIX_FADV_WILLNEED);
-}
-
 /* The size of @ino, which must be a regular file (reads and seeks). */
 static int regular_file_size(struct imgfs_fs *fs, uint64_t ino, uint64_t *isize)
 {
@@ -207,8 +185,7 @@ static int regular_file_size(struct imgfs_fs *fs, uint64_t ino, uint64_t *isize)
 }
 
 int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
-			 struct fuse_bufvec **bvp, void **memp, uint64_t *isize,
-			 struct imgfs_read_seg *ahead)
+			 struct fuse_bufvec **bvp, void **memp, uint64_t *isize)
 {
 	size_t max_segs = size / fs->block_size + 2;
 	size_t inline_size = MIN(size, (size_t)fs->block_size);
@@ -224,7 +201,7 @@ int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t
 	if (r < 0)
 		return r;
 	nsegs = imgfs_iomap_plan_read(fs, ino, *isize, off, size, segs,
-				      (int)max_segs, inline_buf, inline_size, ahead);
+				      (int)max_segs, inline_buf, inline_size);
 	if (nsegs < 0)
 		return nsegs;
 	bv->count = (size_t)nsegs;
@@ -252,12 +229,11 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	struct imgfs_fs *fs = f->fs;
 	_cleanup_free_ struct fuse_bufvec *bv = NULL;
 	_cleanup_free_ void *mem = NULL;
-	struct imgfs_read_seg ahead;
 	uint64_t isize;
 	int r;
 
 	r = off < 0 ? -EINVAL : imgfs_fuse_plan_read(fs, node_to_ino(fs, node), (uint64_t)off,
-						     size, &bv, &mem, &isize, &ahead);
+						     size, &bv, &mem, &isize);
 	if (r < 0) {
 		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
@@ -266,10 +242,11 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		fuse_reply_buf(req, NULL, 0);	/* at or past EOF */
 		return;
 	}
-	prefetch(fs, &ahead, size, off == 0);
 	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
 	if (off == 0 && isize <= size)
 		imgfs_push_after_read(f, node);
+	else
+		imgfs_push_stream(f, node, (uint64_t)off, size, isize);
 }
 
 static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,

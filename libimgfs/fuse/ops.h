@@ -11,9 +11,18 @@
 
 #include "fs.h"
 
+/* A large file being read in order: how far it was read and stored (push.c). */
+struct imgfs_push_stream {
+	fuse_ino_t node;
+	uint64_t next;		/* end of the furthest read so far */
+	uint64_t stored;	/* bytes before this were read or are being stored */
+	uint64_t used;		/* tick of the last read, to replace the oldest */
+};
+
 /*
  * The files of the directory read last, in the order it was listed, for
- * pushing their data ahead of a reader that goes through them (push.c).
+ * pushing their data ahead of a reader that goes through them, and the
+ * large files being read in order (push.c).
  */
 struct imgfs_push {
 	pthread_mutex_t lock;
@@ -22,6 +31,8 @@ struct imgfs_push {
 	size_t next;		/* where the next in-order read is expected */
 	size_t stored;		/* nodes before this were pushed or passed */
 	unsigned run;		/* in-order whole-file reads so far */
+	struct imgfs_push_stream streams[4];
+	uint64_t tick;
 };
 
 struct imgfs_fuse {
@@ -76,8 +87,7 @@ void imgfs_op_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info 
  * by the caller.  Returns the file size in *@isize.
  */
 int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
-			 struct fuse_bufvec **bv, void **mem, uint64_t *isize,
-			 struct imgfs_read_seg *ahead);
+			 struct fuse_bufvec **bv, void **mem, uint64_t *isize);
 
 /*
  * Directory listed (push.c): remember its regular files in listing order.
@@ -87,6 +97,9 @@ int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t
 void imgfs_push_set_dir(struct imgfs_fuse *f, uint64_t *nodes, size_t count);
 /* Whole file @node was just read: push the data of the files after it. */
 void imgfs_push_after_read(struct imgfs_fuse *f, fuse_ino_t node);
+/* [@off, @off + @size) of @node (of @isize bytes) was just read, not all of it. */
+void imgfs_push_stream(struct imgfs_fuse *f, fuse_ino_t node, uint64_t off, size_t size,
+		       uint64_t isize);
 void imgfs_push_release(struct imgfs_push *p);
 
 extern const struct fuse_lowlevel_ops imgfs_fuse_ops;
