@@ -138,7 +138,13 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 	    (r = set_param(fs_fd, "user_id", uid, p->target, err)) < 0 ||
 	    (r = set_param(fs_fd, "group_id", gid, p->target, err)) < 0 ||
 	    (r = set_param(fs_fd, "default_permissions", NULL, p->target, err)) < 0 ||
-	    (p->allow_other && (r = set_param(fs_fd, "allow_other", NULL, p->target, err)) < 0))
+	    (p->allow_other && (r = set_param(fs_fd, "allow_other", NULL, p->target, err)) < 0) ||
+	    /*
+	     * A read-only superblock, not just a read-only mount: the kernel
+	     * then keeps no atime to refresh, so it does not ask for the
+	     * attributes of every directory listed or file read again.
+	     */
+	    (p->read_only && (r = set_param(fs_fd, "ro", NULL, p->target, err)) < 0))
 		return r;
 	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return fs_context_error(fs_fd, errno, "create", p->target, err);

@@ -2,8 +2,11 @@
 /*
  * Directory handles: OPENDIR, READDIR(PLUS) and RELEASEDIR.
  *
- * OPENDIR takes a snapshot of the listing, so that a READDIR costs one
- * lookup of its offset and push.c learns the order files were listed in.
+ * The first READDIR of a handle takes a snapshot of the listing, so that
+ * each READDIR costs one lookup of its offset and push.c learns the order
+ * files were listed in.  Not OPENDIR: the kernel keeps listings it has
+ * read (cache_readdir), and a directory listed again (du, find) is opened
+ * but never read from us.
  * Snapshots grow with the directory, so all of them together (with
  * push.c's node list) are charged to one budget, f->listing_budget.  A
  * listing that does not fit is served without a snapshot: each READDIR
@@ -48,6 +51,7 @@ struct dir_entry {
 };
 
 struct dir_handle {
+	bool taken;		/* the first READDIR has tried to take a snapshot */
 	bool snapshot;		/* false: over the budget, every READDIR walks */
 	bool listed;		/* handed to push.c once read to the end */
 	bool over;		/* the budget ran out while collecting */
@@ -150,24 +154,35 @@ static int dir_collect(void *ctx, const struct imgfs_dirent *de)
 
 void imgfs_op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	struct imgfs_fuse *f = fuse_req_userdata(req);
 	struct dir_handle *d = calloc(1, sizeof(*d));
-	uint64_t ino = node_to_ino(f->fs, node);
-	int r;
 
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	d->f = f;
+	d->f = fuse_req_userdata(req);
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+/* Snapshot directory @ino into @d, or leave it without one over the budget. */
+static int take_snapshot(struct dir_handle *d, uint64_t ino)
+{
+	struct imgfs_fuse *f = d->f;
+	int r;
+
+	d->taken = true;
 	d->snapshot = true;
 	r = f->fs->ops->readdir(f->fs, ino, 0, dir_collect, d);
 	if (r == 0)
 		r = d->error;
 	if (r < 0) {
-		dir_handle_free(d);
-		fuse_reply_err(req, imgfs_reply_errno(r));
-		return;
+		drop_snapshot(d);
+		d->taken = false;	/* the next READDIR tries again, and fails the same way */
+		d->error = 0;
+		return r;
 	}
 	if (d->over) {
 		drop_snapshot(d);
@@ -178,10 +193,7 @@ void imgfs_op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi
 		trim(d, (void **)&d->entries, &d->cap, d->count, sizeof(*d->entries));
 		trim(d, (void **)&d->names, &d->names_cap, d->names_len, 1);
 	}
-	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	return 0;
 }
 
 static bool is_dot_or_dotdot(const char *name)
@@ -324,6 +336,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	if (!d->taken) {
+		r = take_snapshot(d, node_to_ino(rp.f->fs, node));
+		if (r < 0) {
+			fuse_reply_err(req, imgfs_reply_errno(r));
+			return;
+		}
 	}
 	if (d->snapshot)
 		reply_snapshot(&rp, d, pos);
