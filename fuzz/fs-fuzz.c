@@ -5,7 +5,8 @@
  * A whole image is too big to mutate usefully, but a small filesystem keeps
  * its metadata near the start: superblock, group or AG headers, the first
  * inodes, the root directory.  So each input replaces the first bytes of a
- * base image (IMGFS_FUZZ_BASE, made by the test), and the result is opened
+ * base image (IMGFS_FUZZ_BASE, made by the test), or the bytes from
+ * IMGFS_FUZZ_OFFSET on (an XFS log, checked at open), and the result is opened
  * and walked as the FUSE server would walk it: lookups, getattr, readdir
  * (also resumed midway), readlink, every xattr, file data through iomap.
  * A walk is bounded in inodes, entries and bytes, so a corrupt image that
@@ -30,6 +31,7 @@
 
 static char *base;
 static size_t base_size;
+static size_t fuzz_offset;	/* where inputs go in the image */
 static int image_fd = -1;
 static char image_path[64];
 static bool verbose;
@@ -123,6 +125,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(2);
 	}
 	base_size = (size_t)st.st_size;
+	if (getenv("IMGFS_FUZZ_OFFSET"))
+		fuzz_offset = strtoull(getenv("IMGFS_FUZZ_OFFSET"), NULL, 0);
+	if (fuzz_offset >= base_size) {
+		fprintf(stderr, "fs-fuzz: IMGFS_FUZZ_OFFSET lies beyond the base image\n");
+		exit(2);
+	}
 	base = malloc(base_size);
 	if (!base || read_full(fd, base, base_size, 0) < 0) {
 		fprintf(stderr, "fs-fuzz: cannot read %s\n", path);
@@ -144,10 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imgfs_image *img = NULL;
 	struct imgfs_fs *fs = NULL;
 	struct imgfs_error err;
-	size_t n = size < base_size ? size : base_size;
+	size_t n = size < base_size - fuzz_offset ? size : base_size - fuzz_offset;
 	struct walk w = { 0 };
 
-	if (pwrite(image_fd, data, n, 0) != (ssize_t)n)
+	if (pwrite(image_fd, data, n, (off_t)fuzz_offset) != (ssize_t)n)
 		abort();
 	if (imgfs_image_open(image_path, &opts, &img, &err) == 0 &&
 	    imgfs_fs_open(img, &fs, &err) == 0) {
@@ -164,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (img)
 		imgfs_image_close(img);
 	/* Back to the base image for the next input. */
-	if (pwrite(image_fd, base, n, 0) != (ssize_t)n)
+	if (pwrite(image_fd, base + fuzz_offset, n, (off_t)fuzz_offset) != (ssize_t)n)
 		abort();
 	return 0;
 }

@@ -70,18 +70,31 @@ if command -v mkfs.xfs >/dev/null 2>&1; then
 	TEST_DIR=$TEST_TMP TEST_DEV=/dev/null QA_CHECK_FS=1 mkfs.xfs -q -f -b size=1024 \
 		-l logdev="$TEST_TMP/xfs-1k.log" -p "$TEST_TMP/xfs.proto" "$TEST_TMP/bases/xfs-1k.img" ||
 		bail_out "mkfs.xfs cannot make the XFS base image"
+	# The same files with the log inside, which imgfs checks at open:
+	# inputs replace the start of the log (log.c's head and record search).
+	truncate -s 16M "$TEST_TMP/bases/xfs-log.img"
+	TEST_DIR=$TEST_TMP TEST_DEV=/dev/null QA_CHECK_FS=1 mkfs.xfs -q -f -b size=1024 \
+		-p "$TEST_TMP/xfs.proto" "$TEST_TMP/bases/xfs-log.img" ||
+		bail_out "mkfs.xfs cannot make the XFS log base image"
+	xfs_log_kib=$(xfs_db -r -c "sb 0" -c "print logstart" "$TEST_TMP/bases/xfs-log.img" |
+		sed -n 's/^logstart = //p')
+	[ -n "$xfs_log_kib" ] || bail_out "xfs_db cannot say where the log starts"
 fi
 
 runs=${IMGFS_FUZZ_RUNS:-5000}
 for base in "$TEST_TMP"/bases/*.img; do
 	name=$(basename "$base" .img)
-	# Where each base keeps its metadata (XFS: directory blocks up to ~260 KiB).
+	# Where each base keeps what is fuzzed (XFS: directory blocks up to
+	# ~260 KiB; the log base: 64 KiB from the log's first 1 KiB block).
+	offset=0
 	case $name in
+	xfs-log) MAX_LEN=65536 offset=$((xfs_log_kib * 1024));;
 	xfs-*) MAX_LEN=262144;;
 	*) MAX_LEN=131072;;
 	esac
 	mkdir -p "$TEST_TMP/$name/seed" "$TEST_TMP/$name/corpus"
-	head -c $MAX_LEN "$base" >"$TEST_TMP/$name/seed/base"
+	dd if="$base" of="$TEST_TMP/$name/seed/base" bs=1024 skip=$((offset / 1024)) \
+		count=$((MAX_LEN / 1024)) status=none
 	if [ -n "${IMGFS_FUZZ_SECONDS:-}" ]; then
 		limit="-max_total_time=$IMGFS_FUZZ_SECONDS"
 		budget=$((IMGFS_FUZZ_SECONDS + 120))
@@ -90,7 +103,7 @@ for base in "$TEST_TMP"/bases/*.img; do
 		budget=600
 	fi
 	# shellcheck disable=SC2086
-	if IMGFS_FUZZ_BASE=$base bounded $budget "$FUZZER" $limit -max_len=$MAX_LEN \
+	if IMGFS_FUZZ_BASE=$base IMGFS_FUZZ_OFFSET=$offset bounded $budget "$FUZZER" $limit -max_len=$MAX_LEN \
 		-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$TEST_TMP/$name/" \
 		"$TEST_TMP/$name/corpus" "$TEST_TMP/$name/seed" >"$TEST_TMP/$name.log" 2>&1; then
 		ok "$name: $(grep -o 'Done [0-9]* runs' "$TEST_TMP/$name.log" | tail -n 1), no finding"
