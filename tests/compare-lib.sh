@@ -15,7 +15,8 @@
 # compare_corpus then calls (ext4-compare-rootless.sh).
 #
 #   get_corpus DIR MKCORPUS  sets $corpus: DIR (images the caller made),
-#                        or, DIR empty, a corpus MKCORPUS makes now
+#                        or, DIR empty, the build tree's corpus MKCORPUS
+#                        makes (once, for every test that wants it)
 #   compare_mount DESC IMAGE KERNEL-OPTS B-OPTS   one test line
 #   verdict DESC [LEFTOVERS]   the test line for the file $problems
 #   compare_corpus DIR [WORD]   one line per image (per partition, both
@@ -28,18 +29,51 @@ cleanup_mounts() {
 	done
 }
 
-# get_corpus DIR MKCORPUS: one test line for a corpus MKCORPUS makes under
-# $TEST_TMP, with what it verified as diagnostics; none for a DIR given.
+# get_corpus DIR MKCORPUS: one test line for the build tree's corpus
+# MKCORPUS makes (tests/corpus-xfs/ for mkcorpus-xfs.sh), with what it
+# verified as diagnostics; none for a DIR given.  The corpus is made once
+# per build tree: tests running side by side take turns at a lock, the
+# first makes it, the others wait and use it.  A stamp marks it complete:
+# one without (a killed run), or older than MKCORPUS or corpus-lib.sh, is
+# made again.  $corpus is $TEST_TMP/corpus, a copy of it (sparse, or
+# reflinked where the filesystem can; it takes a second): files of the
+# test's own, for what lib.sh tracks as the test's (loop devices, servers:
+# mount -o loop would share one loop device between tests mounting one
+# file, even through a hard link), and that stay as they were should the
+# corpus be made again meanwhile.  The images are inputs: a test that
+# changes one changes a copy of it.
 get_corpus() {
 	corpus=$1
 	[ -z "$corpus" ] || return 0
 	corpus=$TEST_TMP/corpus
-	if bounded 600 env TMPDIR="$TEST_TMP" sh "$2" "$corpus" >"$TEST_TMP/corpus.log" 2>&1; then
-		ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
+	_name=$(basename "$2" .sh)
+	_shared=$top_builddir/tests/${_name#mk}
+	_stamp=$_shared/.complete
+	command -v flock >/dev/null 2>&1 || bail_out "needs flock (util-linux) to share the corpus"
+	exec 9>"$_shared.lock" && bounded 1200 flock 9 ||
+		bail_out "cannot lock $_shared.lock"
+	if [ -e "$_stamp" ] && [ ! "$2" -nt "$_stamp" ] &&
+		[ ! "$top_srcdir/tests/corpus-lib.sh" -nt "$_stamp" ]; then
+		_desc="corpus generated (by an earlier test)"
 	else
-		not_ok "corpus generated"
-		diag_file "$TEST_TMP/corpus.log" 100
+		_desc="corpus generated"
+		rm -rf "$_shared" && mkdir -p "$_shared" || bail_out "cannot create $_shared"
+		# (The lock is not the corpus script's to hold.)
+		if bounded 600 env TMPDIR="$TEST_TMP" sh "$2" "$_shared" \
+			>"$_shared/corpus.log" 2>&1 9>&-; then
+			# Readable by the rootless tests' users.
+			chmod -R a+rX "$_shared" && touch "$_stamp"
+		fi
+	fi
+	[ -e "$_stamp" ] && cp -a --reflink=auto --sparse=always "$_shared" "$corpus"
+	_rc=$?
+	exec 9>&-
+	if [ $_rc -eq 0 ]; then
+		ok "$_desc"
+		diag_file "$_shared/corpus.log" 100
+	else
+		not_ok "$_desc"
+		diag_file "$_shared/corpus.log" 100
 		bail_out "no corpus"
 	fi
 }

@@ -34,7 +34,7 @@ grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (to mak
 
 TRUTH=xfs_db
 
-get_corpus "${IMGFS_CORPUS_XFS:-}" "$top_srcdir/tests/mkcorpus-xfs.sh"
+get_corpus "${IMGFS_CORPUS_XFS:-}" "$MKCORPUS_XFS"
 
 # ---- xfs_db's view ----
 

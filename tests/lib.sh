@@ -24,6 +24,7 @@
 #             leftovers lists what would be left; assert_clean DESC makes
 #             that a test line (tests assert it after their own teardown).
 #   programs: $IMGFS_MOUNT $IMGFS_SERVER $IMGFS_INSPECT $TREECMP $MKCORPUS_EXT4
+#             $MKCORPUS_XFS
 #
 # Set IMGFS_TEST_KEEP=1 to keep $TEST_TMP (after unmounting) for a look.
 
@@ -40,6 +41,7 @@ IMGFS_SERVER=$top_builddir/cmd/imgfs-server
 IMGFS_INSPECT=$top_builddir/cmd/imgfs-inspect
 TREECMP=$top_builddir/tests/treecmp
 MKCORPUS_EXT4=$top_srcdir/tests/mkcorpus-ext4.sh
+MKCORPUS_XFS=$top_srcdir/tests/mkcorpus-xfs.sh
 TEST_NAME=$(basename "$0" .sh)
 export top_srcdir top_builddir
 

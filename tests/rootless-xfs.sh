@@ -54,8 +54,7 @@ as_user sh -c 'test -x "$1" && test -x "$2"' sh "$IMGFS_MOUNT" "$TREECMP" ||
 
 # ---- the corpus, as xfs-compare.sh makes it ----
 
-get_corpus "${IMGFS_CORPUS_XFS:-}" "$top_srcdir/tests/mkcorpus-xfs.sh"
-[ -n "${IMGFS_CORPUS_XFS:-}" ] || chmod -R a+rX "$corpus"
+get_corpus "${IMGFS_CORPUS_XFS:-}" "$MKCORPUS_XFS"
 
 start_holder "0 $USER_ID 1"
 

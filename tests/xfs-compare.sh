@@ -26,8 +26,6 @@ set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 . "$top_srcdir/tests/compare-lib.sh"
 
-MKCORPUS_XFS=$top_srcdir/tests/mkcorpus-xfs.sh
-
 need_root
 need_loop
 need_cmd mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl findmnt timeout \
