@@ -42,6 +42,7 @@
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 . "$top_srcdir/tests/compare-lib.sh"
+. "$top_srcdir/tests/idmap-lib.sh"
 
 need_root
 need_loop
@@ -77,55 +78,6 @@ setpriv --reuid=$BASE --regid=$BASE --clear-groups -- \
 	skip_all "uid $BASE cannot reach $TEST_TMP or the build tree (set TMPDIR, or build elsewhere)"
 
 # ---- helpers ----
-
-# idmap_bind USERNS-FILE SRC DST: an id-mapped bind mount of SRC at DST,
-# with the mapping of the user namespace USERNS-FILE.  util-linux 2.39 has
-# mount -o X-mount.idmap; for older ones, the three system calls (their
-# numbers are the same on every architecture but alpha and MIPS).
-cat >"$TEST_TMP/idmap.pl" <<'PERL'
-use strict;
-use warnings;
-my ($nsfile, $src, $dst) = @ARGV;
-my ($SYS_open_tree, $SYS_move_mount, $SYS_mount_setattr) = (428, 429, 442);
-my ($AT_FDCWD, $AT_EMPTY_PATH) = (-100, 0x1000);
-my ($OPEN_TREE_CLONE, $OPEN_TREE_CLOEXEC) = (1, 0x80000);
-my ($MOUNT_ATTR_IDMAP, $MOVE_MOUNT_F_EMPTY_PATH) = (0x100000, 4);
-open(my $ns, '<', $nsfile) or die "idmap: $nsfile: $!\n";
-my $fd = syscall($SYS_open_tree, $AT_FDCWD, $src, $OPEN_TREE_CLONE | $OPEN_TREE_CLOEXEC);
-$fd >= 0 or die "idmap: open_tree $src: $!\n";
-# struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
-my $attr = pack('QQQQ', $MOUNT_ATTR_IDMAP, 0, 0, fileno($ns));
-my ($e1, $e2) = ('', '');
-syscall($SYS_mount_setattr, $fd, $e1, $AT_EMPTY_PATH, $attr, length($attr)) == 0
-	or die "idmap: mount_setattr: $!\n";
-syscall($SYS_move_mount, $fd, $e2, $AT_FDCWD, $dst, $MOVE_MOUNT_F_EMPTY_PATH) == 0
-	or die "idmap: move_mount $dst: $!\n";
-PERL
-idmap_bind() {
-	mkdir -p "$3" && perl "$TEST_TMP/idmap.pl" "$1" "$2" "$3"
-}
-
-# start_holder COUNT: a process in a new user namespace mapping uids and
-# gids 0..COUNT-1 to BASE..BASE+COUNT-1; it lends that namespace to the
-# id-mapped mounts and to nsenter.  Sets $holder.
-start_holder() {
-	unshare --user sleep 1200 >/dev/null 2>&1 &
-	holder=$!
-	track_pid $holder
-	_i=0
-	while [ "$(readlink /proc/$holder/ns/user 2>/dev/null)" = "$(readlink /proc/self/ns/user)" ] &&
-		[ $_i -lt 100 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	echo "0 $BASE $1" >/proc/$holder/uid_map && echo "0 $BASE $1" >/proc/$holder/gid_map
-}
-
-stop_holder() {
-	kill $holder 2>/dev/null
-	wait $holder 2>/dev/null
-	untrack_pid $holder
-}
 
 # What the namespace's root runs: mount, wait until the outside has looked
 # at the server, compare, unmount.
@@ -224,12 +176,6 @@ run_inside() {
 	cp "$ns/run/owners" "$TEST_TMP/owners"
 }
 
-# What would be left behind, for verdict once K2 and K are gone.  The
-# holder is not a leftover (cleanup ends it all the same).
-our_leftovers() {
-	leftovers | grep -v "^process: $holder "
-}
-
 # compare_mount DESC IMAGE KERNEL-OPTS IMGFS-OPTS [REF-IMAGE]: one test
 # line, in place of compare-lib.sh's.  The kernel mounts REF-IMAGE
 # (default IMAGE); with a REF-IMAGE that differs, the comparison must
@@ -278,7 +224,7 @@ compare_mount() {
 
 # ---- can this machine do it at all? ----
 
-start_holder $WIDE
+start_holder "0 $BASE $WIDE"
 [ "$(cat /proc/$holder/uid_map 2>/dev/null | tr -s ' ' | sed 's/^ //')" = "0 $BASE $WIDE" ] ||
 	skip_all "cannot create a user namespace with a mapped id range"
 mke2fs -q -t ext4 "$TEST_TMP/probe.img" 1M >/dev/null 2>&1 ||
@@ -325,7 +271,7 @@ fi
 # mount's namespace), while ext4 on an id-mapped mount returns the ACL
 # with -1 (4294967295) for that entry.
 stop_holder
-start_holder $SUBUID
+start_holder "0 $BASE $SUBUID"
 if [ -e "$a" ]; then
 	cmp_opts="$cmp_opts --ignore=xattr"
 	problems=$TEST_TMP/problems unexplained=$TEST_TMP/unexplained

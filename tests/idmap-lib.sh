@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # tests/idmap-lib.sh: the kernel's own mount of an image as a process in a
 # user namespace sees its ids, for holding a rootless imgfs mount against
-# it (rootless-xfs.sh).  Sourced after lib.sh; needs root and perl.
+# it (ext4-compare-rootless.sh, rootless-xfs.sh).  Sourced after lib.sh;
+# needs root and perl.
 #
 #   start_holder "INSIDE HOST COUNT"
 #                          a process in a new user namespace with that uid
 #                          and gid map; sets $holder (tracked: cleanup
 #                          ends it)
 #   stop_holder
+#   our_leftovers          leftovers, but for the holder: for verdict while
+#                          it runs
 #   idmap_bind USERNS-FILE SRC DST
 #                          an id-mapped bind mount of SRC at DST with the
 #                          mapping of the user namespace USERNS-FILE
@@ -60,4 +63,8 @@ stop_holder() {
 	kill $holder 2>/dev/null
 	wait $holder 2>/dev/null
 	untrack_pid $holder
+}
+
+our_leftovers() {
+	leftovers | grep -v "^process: $holder "
 }

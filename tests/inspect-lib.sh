@@ -14,6 +14,9 @@
 #   one_line_error DESC STATUS REGEX ARGS...
 #                            imgfs-inspect ARGS fails with STATUS and one
 #                            line "imgfs-inspect: REGEX" on stderr
+#   missing_among_others IMAGE PATH1 N1 PATH2 N2
+#                            a test line: imgfs-inspect IMAGE PATH1 /nope
+#                            PATH2 shows N1 and N2 extents, exit 1
 
 T=$TEST_TMP
 OUT=$T/out
@@ -87,6 +90,22 @@ one_line_error() {
 	else
 		not_ok "$_desc"
 		diag "exit $_rc (want $_want_rc); stderr:"
+		diag_file "$ERR"
+	fi
+}
+
+# missing_among_others IMAGE PATH1 N1 PATH2 N2: a missing path between two
+# others (of N1 and N2 extents, N1 being 1) is one error line, exit 1,
+# and the others are shown all the same.
+missing_among_others() {
+	inspect "$1" "$2" /nope "$4"
+	_rc=$?
+	if [ $_rc -eq 1 ] && grep -qx "$2: $3 extent found" "$OUT" &&
+		grep -qx "$4: $5 extents found" "$OUT" && [ "$(wc -l <"$ERR")" -eq 1 ]; then
+		ok "a missing path among others: the others are shown, exit 1"
+	else
+		not_ok "a missing path among others: the others are shown, exit 1"
+		diag "exit $_rc"
 		diag_file "$ERR"
 	fi
 }

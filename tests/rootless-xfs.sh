@@ -81,11 +81,6 @@ for f in . owner/big; do
 done >"$out/owners"
 SCRIPT
 
-# our_leftovers: leftovers, but for the holder (cleanup ends it).
-our_leftovers() {
-	leftovers | grep -v "^process: $holder "
-}
-
 # unshare_compare DESC IMAGE KERNEL-OPTS IMGFS-OPTS [KERNEL-TYPE different]:
 # one test line.  The kernel mounts IMAGE with KERNEL-OPTS (offset=,
 # sizelimit=) as KERNEL-TYPE (default xfs); the user mounts it with
