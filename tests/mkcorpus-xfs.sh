@@ -7,7 +7,7 @@
 # with a two-level hash index, and directories whose data fork is a bmbt
 # btree; files with extents and btree data forks (bmbt of depth 2), sparse
 # files, data past 4 GiB, unwritten extents (whole, split by a write in
-# the middle, past EOF), reflinked files; local and remote symlinks up to
+# the middle, past EOF, from before EOF to past it), reflinked files; local and remote symlinks up to
 # 1023 bytes (two remote blocks with 1k blocks); devices, FIFOs, sockets;
 # hard links; xattrs in shortform, leaf and node attribute forks, remote
 # values up to 64 KiB, user/trusted/security names and POSIX ACLs;
@@ -118,7 +118,8 @@ populate() {
 	common_sparse yes
 
 	# Preallocated: unwritten extents, one split by a write in its middle,
-	# one past EOF.
+	# one past EOF, and ones from before EOF to past it: all the file's
+	# blocks, or after written data.
 	mkdir prealloc
 	fallocate -l 1M prealloc/unwritten
 	fallocate -l 1M prealloc/partly-written
@@ -126,6 +127,11 @@ populate() {
 		dd of=prealloc/partly-written bs=4096 seek=100 conv=notrunc status=none
 	printf 'eight bytes' >prealloc/beyond-eof
 	fallocate -n -o 0 -l 256K prealloc/beyond-eof
+	: >prealloc/across-eof && fallocate -n -l 1M prealloc/across-eof &&
+		truncate -s 10000 prealloc/across-eof
+	randfile prealloc/written-across-eof 20000 &&
+		fallocate -n -l 1M prealloc/written-across-eof &&
+		truncate -s 30000 prealloc/written-across-eof
 	# A hole punched into written data.
 	randfile prealloc/punched 65536
 	fallocate -p -o 16384 -l 16384 prealloc/punched
@@ -326,6 +332,16 @@ has_unwritten() {
 	db "$1" "path $2" bmap | grep -q 'flag 1$'
 }
 
+# across_eof IMAGE PATH: "yes" if the file's last extent is unwritten and
+# runs from before its last block to past it.
+across_eof() {
+	db "$1" "sb 0" "print blocksize" "path $2" "print core.size" "bmap -d" | awk '
+		/^blocksize = / { bs = $3 }
+		/^core.size = / { n = int(($3 + bs - 1) / bs) }
+		/^data offset / { off = $3; count = $8; flag = $10 }
+		END { print (flag == 1 && off < n && off + count > n) ? "yes" : "no" }'
+}
+
 verify() {
 	img=$1 bs=$2 dbs=$3 huge=$4
 	checked=
@@ -370,6 +386,8 @@ verify() {
 	checked="$checked unwritten-extents"
 	need "$img" split-unwritten "$(db "$img" "path /prealloc/partly-written" bmap |
 		sed -n 's/.*flag //p' | tr -d '\n')" 101
+	need "$img" unwritten-across-eof "$(across_eof "$img" /prealloc/across-eof) $(across_eof \
+		"$img" /prealloc/written-across-eof)" "yes yes"
 	need "$img" beyond-4GiB "$(field "$img" /sparse/beyond-4g core.size)" 4303363904
 	need "$img" local-symlink "$(field "$img" /links/len-300 core.format)" 1
 	need "$img" remote-symlink "$(field "$img" /links/len-1023 core.format)" 2
