@@ -11,6 +11,7 @@
 
 FUZZER=$top_builddir/fuzz/fs-fuzz
 [ -x "$FUZZER" ] || skip_all "no fuzz target: configure found no clang with libFuzzer (FUZZ_CC)"
+[ "${IMGFS_FUZZ_RUNS:-}" != 0 ] || skip_all "fuzz pass turned off (IMGFS_FUZZ_RUNS=0)"
 need_cmd mkfs.ext4
 
 # Base images: small, so that their metadata lies in the first MAX_LEN
