@@ -32,7 +32,8 @@ cleanup_mounts() {
 # get_corpus DIR MKCORPUS: one test line for the build tree's corpus
 # MKCORPUS makes (tests/corpus-xfs/ for mkcorpus-xfs.sh), with what it
 # verified as diagnostics; none for a DIR given.  The corpus is made once
-# per build tree: tests running side by side take turns at a lock, the
+# per build tree (or in IMGFS_CORPUS_CACHE, a directory another tree's
+# tests share): tests running side by side take turns at a lock, the
 # first makes it, the others wait and use it.  A stamp marks it complete:
 # one without (a killed run), or older than MKCORPUS or corpus-lib.sh, is
 # made again.  $corpus is $TEST_TMP/corpus, a copy of it (sparse, or
@@ -47,7 +48,7 @@ get_corpus() {
 	[ -z "$corpus" ] || return 0
 	corpus=$TEST_TMP/corpus
 	_name=$(basename "$2" .sh)
-	_shared=$top_builddir/tests/${_name#mk}
+	_shared=${IMGFS_CORPUS_CACHE:-$top_builddir/tests}/${_name#mk}
 	_stamp=$_shared/.complete
 	command -v flock >/dev/null 2>&1 || bail_out "needs flock (util-linux) to share the corpus"
 	exec 9>"$_shared.lock" && bounded 1200 flock 9 ||
