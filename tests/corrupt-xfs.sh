@@ -24,8 +24,7 @@ need_fuse
 need_loop
 need_cmd mkfs.xfs xfs_db setfattr getfattr dd od awk perl
 need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (to populate the image)"
+need_kernel_fs xfs "to populate the image"
 
 VARIANTS=${IMGFS_CORRUPT_VARIANTS:-24}
 base=$TEST_TMP/base.img

@@ -28,8 +28,7 @@ need_loop
 need_cmd mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr perl fallocate sfdisk mke2fs \
 	losetup timeout
 need_prog "$IMGFS_INSPECT"
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (to make the corpus)"
+need_kernel_fs xfs "to make the corpus"
 
 TRUTH=xfs_db
 

@@ -171,6 +171,13 @@ need_loop() {
 	losetup -f >/dev/null 2>&1 || skip_all "no free loop device"
 }
 
+# need_kernel_fs TYPE WHY: the kernel's own driver for TYPE (loaded if it
+# is a module), which the test needs for WHY.
+need_kernel_fs() {
+	grep -qw "$1" /proc/filesystems || modprobe "$1" 2>/dev/null
+	grep -qw "$1" /proc/filesystems || skip_all "the kernel has no $1 driver ($2)"
+}
+
 # The implementation a comparison test mounts: $IMGFS_TEST_FS, default
 # imgfs; fuse2fs and kernel check the test itself.  Sets $impl.
 need_impl() {

@@ -33,8 +33,7 @@ need_fuse
 need_cmd mkfs.xfs xfs_db xfs_repair xfs_admin setfacl setfattr getfattr perl fallocate sfdisk \
 	mke2fs findmnt timeout unshare setpriv
 need_prog "$TREECMP" "$IMGFS_MOUNT" "$IMGFS_SERVER"
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (the ground truth)"
+need_kernel_fs xfs "the ground truth"
 case $(uname -m) in
 mips*|alpha) skip_all "the id-mapped bind mount helper knows no syscall numbers for $(uname -m)";;
 esac

@@ -35,8 +35,7 @@ case ${IMGFS_TEST_FS:-imgfs} in
 fuse2fs) skip_all "fuse2fs does not read XFS";;
 esac
 need_impl
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (the ground truth)"
+need_kernel_fs xfs "the ground truth"
 
 cmp_opts="--atime --blocks --ino ${TREECMP_OPTS:-}"
 

@@ -20,8 +20,7 @@ need_fuse
 need_loop
 need_cmd mkfs.xfs xfs_db xfs_io xfs_logprint xfs_repair dd od sed
 need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
-grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null
-grep -qw xfs /proc/filesystems || skip_all "the kernel has no XFS driver (to write the logs)"
+need_kernel_fs xfs "to write the logs"
 
 mnt=$TEST_TMP/mnt
 kmnt=$TEST_TMP/kmnt
