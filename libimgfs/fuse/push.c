@@ -138,7 +138,7 @@ void imgfs_push_stream(struct imgfs_fuse *f, fuse_ino_t node, uint64_t off, size
 	struct imgfs_push *p = &f->push;
 	struct imgfs_push_stream *s, *oldest;
 	uint64_t end = off + size, from = 0, to = 0;
-	fuse_ino_t ino = node_to_ino(f->fs, node);
+	uint64_t ino = node_to_ino(f->fs, node);
 
 	if (!f->se)
 		return;
