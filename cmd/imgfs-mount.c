@@ -205,7 +205,7 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 	_cleanup_close_ int abort_fd = -1;
 	struct imgfs_server server = { -1, -1 };
 	struct imgfs_error err = { 0 };
-	char source[PATH_MAX];
+	char source[PATH_MAX], data_path[256] = "";
 	dev_t dev = 0;
 	int r;
 
@@ -252,15 +252,15 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 	 * kernel (see sandbox.h).  Without fusectl it does without.
 	 */
 	imgfs_open_fuse_abort(dev, &abort_fd);
-	r = imgfs_server_serve(&server, a->image, abort_fd, &err);
+	r = imgfs_server_serve(&server, a->image, abort_fd, data_path, sizeof(data_path), &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
 		umount2(a->target, MNT_DETACH);
 		return r;
 	}
 	if (a->verbose)
-		log_info("%s mounted on %s; data path: userspace iomap (this kernel offers no fuse-iomap)",
-			 a->image, a->target);
+		log_info("%s mounted on %s; data path: %s", a->image, a->target,
+			 data_path[0] ? data_path : "unknown (the server did not say)");
 	*server_pid = server.pid;
 	return 0;
 }

@@ -40,6 +40,8 @@ struct server_args {
 	int fuse_fd, image_fd, status_fd, data_fd;
 	uint64_t offset, size;
 	uint64_t listing_memory;	/* 0: the default budget */
+	int iomap_upsert_batch;		/* < 0: the default */
+	uint32_t test_iomap_backing_id;
 	const char *fstype;
 	const char *source;	/* the image's path, for messages */
 	const char *seccomp_policy;
@@ -53,6 +55,7 @@ static void usage(FILE *out)
 		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
 		"                    [--seccomp-policy=FILE] [--no-sandbox] [--listing-memory=BYTES]\n"
+		"                    [--iomap-upsert-batch=N] [--test-iomap-backing-id=ID]\n"
 		"Serves a filesystem image over a mounted /dev/fuse descriptor.\n"
 		"It is started by imgfs-mount; see imgfs-server(8).\n");
 }
@@ -70,7 +73,8 @@ static int parse_fd(const char *s, int *fd)
 static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
-	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY };
+	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY,
+	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -83,16 +87,19 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "seccomp-policy", required_argument, NULL, OPT_SECCOMP_POLICY },
 		{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "listing-memory", required_argument, NULL, OPT_LISTING_MEMORY },
+		{ "iomap-upsert-batch", required_argument, NULL, OPT_IOMAP_UPSERT_BATCH },
+		{ "test-iomap-backing-id", required_argument, NULL, OPT_TEST_IOMAP_BACKING_ID },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t v;
 	int c, r = 0;
 
 	*a = (struct server_args){ .fuse_fd = -1, .image_fd = -1, .status_fd = -1,
-				   .data_fd = -1 };
+				   .data_fd = -1, .iomap_upsert_batch = -1 };
 	while ((c = getopt_long(argc, argv, "fdvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FUSE_FD: r = parse_fd(optarg, &a->fuse_fd); break;
@@ -106,6 +113,15 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_SECCOMP_POLICY: a->seccomp_policy = optarg; break;
 		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
 		case OPT_LISTING_MEMORY: r = parse_u64(optarg, &a->listing_memory); break;
+		case OPT_IOMAP_UPSERT_BATCH:
+			r = parse_u64(optarg, &v) < 0 || v > 4096 ? -EINVAL : 0;
+			a->iomap_upsert_batch = (int)v;
+			break;
+		case OPT_TEST_IOMAP_BACKING_ID:
+			/* The kernel hands out ids 1..1024. */
+			r = parse_u64(optarg, &v) < 0 || v < 1 || v > 1024 ? -EINVAL : 0;
+			a->test_iomap_backing_id = (uint32_t)v;
+			break;
 		case 'f': a->foreground = true; break;
 		case 'd': a->debug = a->foreground = true; break;
 		case 'v': a->verbose = true; break;
@@ -124,13 +140,13 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 	return 0;
 }
 
-static void report_ready(void *ctx)
+static void report_ready(void *ctx, const char *data_path)
 {
 	int *status_fd = ctx;
 
 	if (*status_fd < 0)
 		return;
-	imgfs_status_send(*status_fd, IMGFS_STATUS_READY, NULL);
+	imgfs_status_send(*status_fd, IMGFS_STATUS_READY, data_path);
 	close(*status_fd);
 	*status_fd = -1;
 }
@@ -213,6 +229,8 @@ int main(int argc, char **argv)
 		.listing_budget = a.listing_memory,
 		.on_init = report_ready,
 		.on_init_ctx = &a.status_fd,
+		.iomap_upsert_batch = a.iomap_upsert_batch,
+		.test_iomap_backing_id = a.test_iomap_backing_id,
 	}, &session);
 	if (r < 0)
 		return fail(a.status_fd, "cannot set up the FUSE session");

@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "fuse/fuse_iomap.h"
 #include "seccomp-policy.h"
 
 #define MAX_CONDITIONS 6
@@ -28,7 +29,7 @@ static const struct {
 	NAME(CLONE_NEWNS), NAME(CLONE_NEWUSER), NAME(CLONE_NEWPID), NAME(CLONE_NEWNET),
 	NAME(CLONE_NEWIPC), NAME(CLONE_NEWUTS), NAME(CLONE_NEWCGROUP),
 	NAME(PROT_READ), NAME(PROT_WRITE), NAME(PROT_EXEC), NAME(PROT_NONE),
-	NAME(FUSE_DEV_IOC_CLONE),
+	NAME(FUSE_DEV_IOC_CLONE), NAME(FUSE_DEV_IOC_BACKING_OPEN),
 #undef NAME
 };
 

@@ -275,12 +275,12 @@ int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *
 }
 
 int imgfs_server_serve(struct imgfs_server *s, const char *image, int abort_fd,
-		       struct imgfs_error *err)
+		       char *data_path, size_t size, struct imgfs_error *err)
 {
 	int r;
 
 	if (imgfs_status_send_fd(s->status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) == 0 &&
-	    imgfs_status_recv(s->status_fd, NULL, 0) == IMGFS_STATUS_READY) {
+	    imgfs_status_recv(s->status_fd, data_path, data_path ? size : 0) == IMGFS_STATUS_READY) {
 		close(steal_fd(&s->status_fd));
 		return 0;
 	}

@@ -13,7 +13,8 @@
  *   helper -> server  'M' [fd]       the helper mounted the descriptor; with
  *                                    the connection's fusectl "abort" file
  *                                    when it could open it (see sandbox.h)
- *   server -> helper  'R'            INIT answered: the mount serves
+ *   server -> helper  'R' data-path  INIT answered: the mount serves, and
+ *                                    this is how file data flows, and why
  *
  * A closed socket means "give up" in either direction.
  */
@@ -70,11 +71,13 @@ int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *
 
 /*
  * Its connection is mounted: hand the server @abort_fd (-1 if none) and
- * wait until it has answered INIT.  On failure the server is gone and the
- * caller must undo the mount; @image names it in the message.
+ * wait until it has answered INIT; the server's account of the data path
+ * lands in @data_path (of @size bytes) unless that is NULL.  On failure
+ * the server is gone and the caller must undo the mount; @image names it
+ * in the message.
  */
 int imgfs_server_serve(struct imgfs_server *s, const char *image, int abort_fd,
-		       struct imgfs_error *err);
+		       char *data_path, size_t size, struct imgfs_error *err);
 
 /* Give up on a server not serving yet: it exits when its socket closes. */
 void imgfs_server_cancel(struct imgfs_server *s);

@@ -408,7 +408,8 @@ static int attach_all(struct hook_mount *mounts, size_t n, const struct containe
 		mounts[i].dev = (dev_t)strtoull(devno, NULL, 10);
 		/* The supervisor's abort switch, as imgfs-mount hands it over. */
 		imgfs_open_fuse_abort(mounts[i].dev, &abort_fd);
-		r = imgfs_server_serve(&mounts[i].server, mounts[i].m.key, abort_fd, &err);
+		r = imgfs_server_serve(&mounts[i].server, mounts[i].m.key, abort_fd, NULL, 0,
+				       &err);
 		if (r < 0)
 			log_err("%s", err.msg);
 		else

@@ -31,6 +31,7 @@
 #include <termios.h>
 #include <time.h>
 
+#include "fuse/fuse_iomap.h"
 #include "seccomp-policy.h"
 #include "tap.h"
 
@@ -341,6 +342,18 @@ static bool try_getrlimit(struct child *c)
 	return getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 0;
 }
 
+/*
+ * fuse-iomap's device registration on the /dev/fuse descriptor, always 3
+ * in the server.  Here 3 is whatever it is: the kernel answers, not the
+ * filter.
+ */
+static bool try_backing_open(struct child *c)
+{
+	struct fuse_backing_map map = { .fd = data_fd, .flags = FUSE_BACKING_TYPE_IOMAP };
+
+	return ioctl(3, FUSE_DEV_IOC_BACKING_OPEN, &map) < 0 && errno != 0;
+}
+
 static const char *const allowed_steps[] = {
 	"the filter is on in the child (Seccomp: 2 in its /proc/self/status)",
 	"pread of a file opened before the filter returns its bytes",
@@ -350,6 +363,7 @@ static const char *const allowed_steps[] = {
 	"malloc of 8 MiB, written and read back",
 	"clock_gettime, through the vDSO and through the system call",
 	"getrlimit of our own limit",
+	"ioctl FUSE_DEV_IOC_BACKING_OPEN on descriptor 3 reaches the kernel",
 };
 
 static void allowed_body(struct child *c, const void *arg)
@@ -363,6 +377,7 @@ static void allowed_body(struct child *c, const void *arg)
 		try_malloc,
 		try_clock,
 		try_getrlimit,
+		try_backing_open,
 	};
 
 	_Static_assert(ARRAY_SIZE(steps) == ARRAY_SIZE(allowed_steps), "one name per step");
@@ -557,6 +572,14 @@ static long call_ioctl_fuse_clone(long nr, struct child *c)
 	return syscall(nr, data_fd, FUSE_DEV_IOC_CLONE, &fuse_fd);
 }
 
+static long call_ioctl_backing_open_elsewhere(long nr, struct child *c)
+{
+	struct fuse_backing_map map = { .fd = data_fd, .flags = FUSE_BACKING_TYPE_IOMAP };
+
+	return syscall(nr, c->pipe[0] == 3 ? c->pipe[1] : c->pipe[0], FUSE_DEV_IOC_BACKING_OPEN,
+		       &map);
+}
+
 static long call_mmap_exec(long nr, struct child *c)
 {
 	return syscall(nr, NULL, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -682,8 +705,10 @@ static const struct forbidden forbidden[] = {
 	{ "clone without CLONE_THREAD (fork)", SYS_clone, call_clone_fork, true },
 	{ "fork", SYS_fork, call_fork, true },
 	{ "ioctl TCGETS", SYS_ioctl, call_ioctl_tcgets, false },
-	/* The server uses no ioctl (libfuse's clone_fd is off). */
+	/* libfuse's clone_fd is off; the one ioctl is fuse-iomap's, on descriptor 3. */
 	{ "ioctl FUSE_DEV_IOC_CLONE", SYS_ioctl, call_ioctl_fuse_clone, false },
+	{ "ioctl FUSE_DEV_IOC_BACKING_OPEN on a descriptor other than 3", SYS_ioctl,
+	  call_ioctl_backing_open_elsewhere, false },
 	{ "mmap with PROT_EXEC", SYS_mmap, call_mmap_exec, false },
 	{ "mprotect with PROT_EXEC", SYS_mprotect, call_mprotect_exec, false },
 	{ "pkey_mprotect with PROT_EXEC", SYS_pkey_mprotect, call_pkey_mprotect_exec, false },

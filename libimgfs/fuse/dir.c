@@ -258,6 +258,11 @@ static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *
 		}
 		n = fuse_add_direntry_plus(rp->req, rp->buf + rp->used, rp->size - rp->used, name,
 					   &e, (off_t)next);
+		if (e.ino && n <= rp->size - rp->used) {
+			struct fuse_direntplus *dp = (void *)(rp->buf + rp->used);
+
+			imgfs_kiomap_mark(rp->f, ino, &e.attr, &dp->entry_out.attr);
+		}
 	} else {
 		struct stat st = { .st_ino = ino, .st_mode = DTTOIF(type) };
 

@@ -69,8 +69,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * absence, so `ls -l` asks once per inode rather than every time.
 	 */
 	conn->max_readahead = conn->capable ? UINT_MAX : 0;
-	if (f->on_init)
-		f->on_init(f->on_init_ctx);
+	/* f->on_init runs once the reply is out (kiomap.c): iomap is settled then. */
+	(void)f;
 }
 
 int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
@@ -104,6 +104,15 @@ static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
 	return imgfs_fuse_entry(f, ino, e);
 }
 
+/* Entry and attribute replies; fuse-iomap needs a flag libfuse cannot set. */
+static void reply_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e)
+{
+	if (imgfs_kiomap_active(&f->kiomap))
+		imgfs_kiomap_reply_entry(req, f, e);
+	else
+		fuse_reply_entry(req, e);
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct imgfs_fuse *f = fuse_of(req);
@@ -114,11 +123,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* A negative entry, cached as long as positive ones. */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = f->timeout;
-		fuse_reply_entry(req, &e);
+		reply_entry(req, f, &e);
 	} else if (r < 0) {
 		fuse_reply_err(req, imgfs_reply_errno(r));
 	} else {
-		fuse_reply_entry(req, &e);
+		reply_entry(req, f, &e);
 	}
 }
 
@@ -142,7 +151,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
-	fuse_reply_attr(req, &st, f->timeout);
+	if (imgfs_kiomap_active(&f->kiomap))
+		imgfs_kiomap_reply_attr(req, f, &st);
+	else
+		fuse_reply_attr(req, &st, f->timeout);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t node)
@@ -164,10 +176,20 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
  * ENOSYS makes the kernel stop sending OPEN (and RELEASE) for good and
  * open files itself with FOPEN_KEEP_CACHE.  libfuse would answer a
  * missing handler with a successful open that drops the page cache.
+ * Under fuse-iomap an open is when a file's mappings go up to the
+ * kernel, so there OPEN is answered, keeping the cache all the same.
  */
 static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, ENOSYS);
+	struct imgfs_fuse *f = fuse_of(req);
+
+	if (!imgfs_kiomap_active(&f->kiomap)) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	imgfs_kiomap_open(f, node);
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
 }
 
 /* The size of @ino, which must be a regular file (reads and seeks). */

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "fs.h"
+#include "fuse/kiomap.h"
 
 /* A large file being read in order: how far it was read and stored (push.c). */
 struct imgfs_push_stream {
@@ -39,8 +40,10 @@ struct imgfs_fuse {
 	struct imgfs_fs *fs;
 	struct fuse_session *se;
 	double timeout;			/* entry/attr cache lifetime, seconds */
-	void (*on_init)(void *ctx);	/* called once INIT is being answered */
+	/* Called once INIT is answered, with which path file data takes and why. */
+	void (*on_init)(void *ctx, const char *data_path);
 	void *on_init_ctx;
+	struct imgfs_kiomap kiomap;
 	struct imgfs_push push;
 	/*
 	 * Directory snapshots (dir.c) and push.c's node list are charged to

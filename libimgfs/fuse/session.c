@@ -25,7 +25,6 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 			   struct imgfs_fuse_session **session)
 {
 	struct imgfs_fuse_session *s = calloc(1, sizeof(*s));
-	char devpath[32];
 
 	if (!s) {
 		close(opts->fuse_fd);
@@ -38,6 +37,13 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.listing_budget = opts->listing_budget ? opts->listing_budget :
 							 IMGFS_LISTING_BUDGET_DEFAULT,
+		.kiomap = {
+			.lock = PTHREAD_MUTEX_INITIALIZER,
+			.upsert_batch = opts->iomap_upsert_batch < 0 ? IMGFS_KIOMAP_UPSERT_BATCH :
+					(unsigned)opts->iomap_upsert_batch,
+			.test_backing_id = opts->test_iomap_backing_id,
+			.debug = opts->debug,
+		},
 	};
 	s->max_threads = opts->max_threads;
 	s->argv[0] = (char *)imgfs_log_prog();
@@ -50,12 +56,11 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 		return -EINVAL;
 	}
 	/*
-	 * "/dev/fd/N" tells libfuse the descriptor is already mounted.  We
-	 * never call fuse_session_unmount(): unmounting is the helper's or
-	 * the user's business, never the server's.
+	 * The descriptor is already mounted; the session reads and writes it
+	 * through kiomap.c.  We never call fuse_session_unmount(): unmounting
+	 * is the helper's or the user's business, never the server's.
 	 */
-	snprintf(devpath, sizeof(devpath), "/dev/fd/%d", opts->fuse_fd);
-	if (fuse_session_mount(s->f.se, devpath) != 0) {
+	if (imgfs_kiomap_attach(&s->f, opts->fuse_fd) < 0) {
 		close(opts->fuse_fd);
 		imgfs_fuse_session_free(s);
 		return -EINVAL;

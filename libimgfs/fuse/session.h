@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fs.h"
 
@@ -20,8 +21,11 @@ struct imgfs_serve_options {
 	bool debug;			/* libfuse's request trace on stderr */
 	unsigned max_threads;		/* 0: libfuse's default */
 	size_t listing_budget;		/* bytes; 0: IMGFS_LISTING_BUDGET_DEFAULT */
-	void (*on_init)(void *ctx);	/* INIT is being answered */
+	/* INIT is answered; @data_path says how file data is served, and why. */
+	void (*on_init)(void *ctx, const char *data_path);
 	void *on_init_ctx;
+	int iomap_upsert_batch;		/* < 0: IMGFS_KIOMAP_UPSERT_BATCH; 0: none */
+	uint32_t test_iomap_backing_id;	/* test only: see struct imgfs_kiomap */
 };
 
 struct imgfs_fuse_session;

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The fuse-iomap protocol, as Darrick Wong's patches (v7, February 2026)
+ * extend the FUSE kernel interface to 7.99.  No mainline kernel or libfuse
+ * has it, so every number and structure imgfs uses lives here, named as
+ * the posted uapi names them; <linux/fuse.h> supplies the classic rest.
+ *
+ * All fields are in host byte order, as everything on /dev/fuse is.
+ */
+#ifndef IMGFS_FUSE_IOMAP_H
+#define IMGFS_FUSE_IOMAP_H
+
+#include <assert.h>
+#include <stdint.h>
+#include <linux/fuse.h>
+#include <linux/ioctl.h>
+
+/* INIT: the protocol minor of the experimental interface, and its flag. */
+#define FUSE_IOMAP_KERNEL_MINOR_VERSION	99
+#define FUSE_IOMAP			(1ULL << 43)	/* bit 11 of fuse_init_in/out.flags2 */
+
+/* fuse_attr.flags: this regular file's I/O goes through iomap. */
+#define FUSE_ATTR_IOMAP			(1U << 3)
+
+/* Opcodes. */
+#define FUSE_FREEZE_FS			4089
+#define FUSE_UNFREEZE_FS		4090
+#define FUSE_SHUTDOWN_FS		4091
+#define FUSE_IOMAP_CONFIG		4092
+#define FUSE_IOMAP_IOEND		4093
+#define FUSE_IOMAP_BEGIN		4094
+#define FUSE_IOMAP_END			4095
+
+/* Notification codes (fuse_out_header.error of a message with unique 0). */
+#define FUSE_NOTIFY_IOMAP_DEV_INVAL		99
+#define FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS	100
+#define FUSE_NOTIFY_IOMAP_INVAL_MAPPINGS	101
+
+/* Mapping types (the kernel's IOMAP_* numbers) and FUSE-only ones. */
+#define FUSE_IOMAP_TYPE_HOLE		0
+#define FUSE_IOMAP_TYPE_DELALLOC	1
+#define FUSE_IOMAP_TYPE_MAPPED		2
+#define FUSE_IOMAP_TYPE_UNWRITTEN	3
+#define FUSE_IOMAP_TYPE_INLINE		4
+#define FUSE_IOMAP_TYPE_PURE_OVERWRITE	255	/* write mapping: writes go where reads do */
+#define FUSE_IOMAP_TYPE_RETRY_CACHE	254	/* the server upserted: look again */
+#define FUSE_IOMAP_TYPE_NOCACHE		253	/* upsert: leave this mapping out */
+
+#define FUSE_IOMAP_DEV_NULL		0U	/* no device */
+#define FUSE_IOMAP_NULL_ADDR		UINT64_MAX
+
+/* Mapping flags. */
+#define FUSE_IOMAP_F_NEW		(1U << 0)
+#define FUSE_IOMAP_F_DIRTY		(1U << 1)
+#define FUSE_IOMAP_F_SHARED		(1U << 2)
+#define FUSE_IOMAP_F_MERGED		(1U << 3)
+#define FUSE_IOMAP_F_BOUNDARY		(1U << 4)
+#define FUSE_IOMAP_F_ANON_WRITE		(1U << 5)
+#define FUSE_IOMAP_F_ATOMIC_BIO		(1U << 6)
+#define FUSE_IOMAP_F_WANT_IOMAP_END	(1U << 7)
+#define FUSE_IOMAP_F_SIZE_CHANGED	(1U << 8)	/* iomap_end only */
+#define FUSE_IOMAP_F_STALE		(1U << 9)	/* iomap_end only */
+
+/* Operation flags of IOMAP_BEGIN and IOMAP_END. */
+#define FUSE_IOMAP_OP_WRITE		(1U << 0)
+#define FUSE_IOMAP_OP_ZERO		(1U << 1)
+#define FUSE_IOMAP_OP_REPORT		(1U << 2)
+#define FUSE_IOMAP_OP_FAULT		(1U << 3)
+#define FUSE_IOMAP_OP_DIRECT		(1U << 4)
+#define FUSE_IOMAP_OP_NOWAIT		(1U << 5)
+#define FUSE_IOMAP_OP_OVERWRITE_ONLY	(1U << 6)
+#define FUSE_IOMAP_OP_UNSHARE		(1U << 7)
+#define FUSE_IOMAP_OP_DAX		(1U << 8)
+#define FUSE_IOMAP_OP_ATOMIC		(1U << 9)
+#define FUSE_IOMAP_OP_DONTCACHE		(1U << 10)
+#define FUSE_IOMAP_OP_WRITEBACK		(1U << 31)
+
+struct fuse_iomap_io {
+	uint64_t offset;	/* file offset, bytes */
+	uint64_t length;	/* bytes */
+	uint64_t addr;		/* device offset, bytes, or FUSE_IOMAP_NULL_ADDR */
+	uint16_t type;		/* FUSE_IOMAP_TYPE_* */
+	uint16_t flags;		/* FUSE_IOMAP_F_* */
+	uint32_t dev;		/* backing id, or FUSE_IOMAP_DEV_NULL */
+};
+
+struct fuse_iomap_begin_in {
+	uint32_t opflags;	/* FUSE_IOMAP_OP_* */
+	uint32_t reserved;	/* zero */
+	uint64_t attr_ino;	/* the fuse_attr.ino the kernel was given */
+	uint64_t pos;
+	uint64_t count;
+};
+
+struct fuse_iomap_begin_out {
+	struct fuse_iomap_io read;
+	struct fuse_iomap_io write;
+};
+
+struct fuse_iomap_end_in {
+	uint32_t opflags;
+	uint32_t reserved;
+	uint64_t attr_ino;
+	uint64_t pos;
+	uint64_t count;
+	int64_t written;
+	struct fuse_iomap_io map;
+};
+
+struct fuse_iomap_ioend_in {
+	uint32_t ioendflags;
+	int32_t error;
+	uint64_t attr_ino;
+	uint64_t pos;
+	uint64_t new_addr;
+	uint64_t written;
+	uint32_t dev;
+	uint32_t reserved1;
+};
+
+struct fuse_iomap_ioend_out {
+	uint64_t newsize;
+};
+
+/* IOMAP_CONFIG: which fields of the reply are set. */
+#define FUSE_IOMAP_CONFIG_SID		(1ULL << 0)
+#define FUSE_IOMAP_CONFIG_UUID		(1ULL << 1)
+#define FUSE_IOMAP_CONFIG_BLOCKSIZE	(1ULL << 2)
+#define FUSE_IOMAP_CONFIG_MAX_LINKS	(1ULL << 3)
+#define FUSE_IOMAP_CONFIG_TIME		(1ULL << 4)
+#define FUSE_IOMAP_CONFIG_MAXBYTES	(1ULL << 5)
+
+struct fuse_iomap_config_in {
+	uint64_t flags;		/* the FUSE_IOMAP_CONFIG_* the kernel understands */
+	int64_t maxbytes;	/* the kernel's largest file size */
+	uint64_t padding[6];
+};
+
+struct fuse_iomap_config_out {
+	uint64_t flags;		/* FUSE_IOMAP_CONFIG_* */
+	char s_id[32];
+	char s_uuid[16];
+	uint8_t s_uuid_len;
+	uint8_t s_pad[3];	/* zero */
+	uint32_t s_blocksize;
+	uint32_t s_max_links;
+	uint32_t s_time_gran;	/* ns */
+	int64_t s_time_min;
+	int64_t s_time_max;
+	int64_t s_maxbytes;
+};
+
+struct fuse_range {
+	uint64_t offset;
+	uint64_t length;
+};
+
+#define FUSE_IOMAP_INVAL_TO_EOF		UINT64_MAX
+
+struct fuse_iomap_dev_inval_out {
+	uint32_t dev;
+	uint32_t reserved;
+	struct fuse_range range;
+};
+
+struct fuse_iomap_upsert_mappings_out {
+	uint64_t nodeid;
+	uint64_t attr_ino;
+	struct fuse_iomap_io read;
+	struct fuse_iomap_io write;
+};
+
+struct fuse_iomap_inval_mappings_out {
+	uint64_t nodeid;
+	uint64_t attr_ino;
+	struct fuse_range read;
+	struct fuse_range write;
+};
+
+/* Registering a block device: FUSE_DEV_IOC_BACKING_OPEN returns its id (1..1024). */
+#define FUSE_BACKING_TYPE_MASK		0xFFU
+#define FUSE_BACKING_TYPE_PASSTHROUGH	0U
+#define FUSE_BACKING_TYPE_IOMAP		1U
+
+/* Kernel headers from 6.9 on have these two (passthrough came first). */
+#ifndef FUSE_DEV_IOC_BACKING_OPEN
+struct fuse_backing_map {
+	int32_t fd;
+	uint32_t flags;		/* FUSE_BACKING_TYPE_* */
+	uint64_t padding;
+};
+#define FUSE_DEV_IOC_BACKING_OPEN	_IOW(FUSE_DEV_IOC_MAGIC, 1, struct fuse_backing_map)
+#endif
+
+static_assert(sizeof(struct fuse_iomap_io) == 32, "fuse_iomap_io");
+static_assert(sizeof(struct fuse_iomap_begin_in) == 32, "fuse_iomap_begin_in");
+static_assert(sizeof(struct fuse_iomap_begin_out) == 64, "fuse_iomap_begin_out");
+static_assert(sizeof(struct fuse_iomap_end_in) == 72, "fuse_iomap_end_in");
+static_assert(sizeof(struct fuse_iomap_ioend_in) == 48, "fuse_iomap_ioend_in");
+static_assert(sizeof(struct fuse_iomap_config_in) == 64, "fuse_iomap_config_in");
+static_assert(sizeof(struct fuse_iomap_config_out) == 96, "fuse_iomap_config_out");
+static_assert(sizeof(struct fuse_iomap_upsert_mappings_out) == 80, "upsert_mappings_out");
+static_assert(sizeof(struct fuse_iomap_inval_mappings_out) == 48, "inval_mappings_out");
+static_assert(sizeof(struct fuse_iomap_dev_inval_out) == 24, "dev_inval_out");
+static_assert(sizeof(struct fuse_backing_map) == 16, "fuse_backing_map");
+
+#endif

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fuse-iomap, the server's side: negotiation at INIT, the backing device,
+ * the per-inode opt-in, and answers to the IOMAP_* requests from the same
+ * backend mappings the userspace read path uses (iomap.c).
+ *
+ * A read-only image needs no write mappings, no IOMAP_END bookkeeping and
+ * no IOEND: writes never reach a read-only mount.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+#include "fuse/kiomap.h"
+#include "fuse/ops.h"
+
+#define FUSE_IOMAP_OP_ANY_WRITE (FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_ZERO | \
+				 FUSE_IOMAP_OP_UNSHARE | FUSE_IOMAP_OP_WRITEBACK)
+
+/* One message to the kernel: a reply (@unique), or a notification (0, @error = code). */
+static int send_msg(struct imgfs_kiomap *k, uint64_t unique, int32_t error, const void *payload,
+		    size_t len)
+{
+	struct fuse_out_header h = {
+		.len = (uint32_t)(sizeof(h) + len), .error = error, .unique = unique,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)payload, .iov_len = len },
+	};
+	ssize_t n = writev(k->fuse_fd, iov, len ? 2 : 1);
+
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)h.len ? 0 : -EIO;
+}
+
+static void reply_error(struct imgfs_kiomap *k, uint64_t unique, int r)
+{
+	send_msg(k, unique, -imgfs_reply_errno(r), NULL, 0);
+}
+
+/*
+ * Register the image with the kernel as the device mappings point into.
+ * Once, before any file is marked: INIT's end and IOMAP_CONFIG both call
+ * it, whichever comes first does the work and the other waits for it.
+ */
+static void register_device(struct imgfs_fuse *f)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	const struct imgfs_image *img = f->fs->img;
+
+	if (atomic_load(&k->registered))
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (!atomic_load(&k->registered)) {
+		if (k->test_backing_id) {
+			k->backing_id = k->test_backing_id;
+			snprintf(k->data_path, sizeof(k->data_path),
+				 "kernel iomap (test: backing id %u stands in for a registered device)",
+				 k->backing_id);
+		} else {
+			struct fuse_backing_map map = {
+				.fd = img->fd, .flags = FUSE_BACKING_TYPE_IOMAP,
+			};
+			int id = ioctl(k->fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
+
+			if (id > 0) {
+				k->backing_id = (uint32_t)id;
+				snprintf(k->data_path, sizeof(k->data_path),
+					 "kernel iomap (the block device is backing device %d)", id);
+			} else {
+				log_warn("%s: the kernel refused the block device for iomap (%s); "
+					 "file data goes through the server", img->path,
+					 strerror(errno));
+				snprintf(k->data_path, sizeof(k->data_path),
+					 "userspace iomap (the kernel refused the block device: %s)",
+					 strerror(errno));
+			}
+		}
+		atomic_store(&k->registered, true);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* INIT on its way in: does the kernel offer iomap, and can this mount use it? */
+static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t len)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	const struct fuse_init_in *arg = (const void *)(in + 1);
+	const struct imgfs_fs *fs = f->fs;
+	long page = sysconf(_SC_PAGESIZE);
+	bool offered;
+
+	k->init_unique = in->unique;
+	k->init_seen = true;
+	k->maxbytes = MIN(fs->max_file_size, (uint64_t)INT64_MAX);
+	offered = len >= sizeof(*in) + offsetof(struct fuse_init_in, flags2) + sizeof(arg->flags2) &&
+		  (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & (uint32_t)(FUSE_IOMAP >> 32));
+	k->accepted = false;
+	if (!offered)
+		snprintf(k->data_path, sizeof(k->data_path),
+			 "userspace iomap (this kernel offers no fuse-iomap)");
+	else if (!fs->img->block_device && !k->test_backing_id)
+		snprintf(k->data_path, sizeof(k->data_path),
+			 "userspace iomap (the kernel maps only block devices; the image is a file)");
+	else if (page > 0 && fs->block_size > (unsigned long)page)
+		snprintf(k->data_path, sizeof(k->data_path),
+			 "userspace iomap (%u-byte blocks are larger than a page)", fs->block_size);
+	else
+		k->accepted = true;
+}
+
+/*
+ * The INIT reply on its way out: accept iomap by setting its flag, and
+ * nothing else.  libfuse's reply is one header and one fuse_init_out.
+ */
+static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec *iov, int count)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	char msg[sizeof(struct fuse_out_header) + sizeof(struct fuse_init_out)] = { 0 };
+	const struct fuse_out_header *h = (const void *)msg;
+	struct fuse_init_out *out = (void *)(msg + sizeof(*h));
+	size_t len = 0;
+
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > sizeof(msg) - len) {
+			k->accepted = false;	/* not the reply we know: leave it alone */
+			return writev(fd, iov, count);
+		}
+		memcpy(msg + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	if (k->accepted) {
+		if (h->error == 0 && len == sizeof(msg) && (out->flags & FUSE_INIT_EXT)) {
+			out->flags2 |= (uint32_t)(FUSE_IOMAP >> 32);
+		} else {
+			k->accepted = false;
+			snprintf(k->data_path, sizeof(k->data_path),
+				 "userspace iomap (libfuse's INIT reply has no room for the iomap flag)");
+		}
+	}
+	return write(fd, msg, len);
+}
+
+/* After the INIT reply: the kernel has taken it, so the device can be registered now. */
+static void finish_init(struct imgfs_fuse *f)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+
+	k->init_answered = true;
+	if (k->accepted)
+		register_device(f);
+	else
+		atomic_store(&k->registered, true);
+	log_info("data path: %s", k->data_path);
+	if (f->on_init)
+		f->on_init(f->on_init_ctx, k->data_path);
+}
+
+/*
+ * The protocol's mapping of @pos in @ino, from the backend's: whole
+ * blocks (the kernel refuses anything else) on the registered device.
+ */
+static int map_at(struct imgfs_fuse *f, uint64_t ino, uint64_t pos, uint64_t count,
+		  unsigned opflags, struct fuse_iomap_io *io)
+{
+	struct imgfs_fs *fs = f->fs;
+	const uint64_t bs = fs->block_size;
+	struct imgfs_iomap m = { 0 };
+	uint64_t start, end;
+	int r;
+
+	r = fs->ops->iomap_begin(fs, ino, pos, count, opflags & IMGFS_IOMAP_OP_REPORT, &m);
+	if (r < 0)
+		return r;
+	r = imgfs_iomap_check(&m, ino, pos, fs->img->size);
+	if (r < 0)
+		return r;
+	start = m.offset - m.offset % bs;
+	end = m.offset + m.length;
+	switch (m.type) {
+	case IMGFS_IOMAP_MAPPED:
+	case IMGFS_IOMAP_UNWRITTEN:
+		/* Extents are whole blocks; a clip at the largest file size may not be. */
+		end -= end % bs;
+		if (start != m.offset || end <= pos)
+			return fs_corrupt("inode %llu: extent at file offset %llu is not whole blocks",
+					  (unsigned long long)ino, (unsigned long long)m.offset);
+		io->addr = fs->img->offset + m.addr;
+		io->dev = f->kiomap.backing_id;
+		break;
+	case IMGFS_IOMAP_HOLE:
+		if (end % bs && end <= UINT64_MAX - bs)
+			end += bs - end % bs;
+		else
+			end -= end % bs;
+		if (end <= pos)
+			return -EINVAL;
+		io->addr = FUSE_IOMAP_NULL_ADDR;
+		io->dev = FUSE_IOMAP_DEV_NULL;
+		break;
+	default:
+		/* Inline data never gets FUSE_ATTR_IOMAP, so the kernel never asks. */
+		return -EINVAL;
+	}
+	io->offset = start;
+	io->length = end - start;
+	io->type = m.type;
+	io->flags = 0;
+	return 0;
+}
+
+/* A read-only image's write mapping: "writes go where reads do", never used. */
+static struct fuse_iomap_io write_mapping(const struct fuse_iomap_io *read, uint16_t type)
+{
+	return (struct fuse_iomap_io){
+		.offset = read->offset, .length = read->length,
+		.addr = FUSE_IOMAP_NULL_ADDR, .type = type, .dev = FUSE_IOMAP_DEV_NULL,
+	};
+}
+
+/* Whether regular file @ino keeps its data on the device (not ext4 inline data). */
+static bool data_on_device(struct imgfs_fuse *f, uint64_t ino)
+{
+	struct imgfs_iomap m = { 0 };
+
+	if (f->fs->ops->iomap_begin(f->fs, ino, 0, 1, IMGFS_IOMAP_OP_REPORT, &m) < 0)
+		return false;	/* the classic path reports the error when it is read */
+	return m.type != IMGFS_IOMAP_INLINE;
+}
+
+static bool iomap_file(struct imgfs_fuse *f, uint64_t ino, const struct stat *st)
+{
+	if (!f->kiomap.accepted || !S_ISREG(st->st_mode))
+		return false;
+	register_device(f);
+	return imgfs_kiomap_active(&f->kiomap) && data_on_device(f, ino);
+}
+
+/*
+ * Upload up to a batch of @ino's mappings from @pos on, stopping at EOF.
+ * Returns how many the kernel took; the first is copied to *@first.
+ */
+static unsigned upsert_from(struct imgfs_fuse *f, fuse_ino_t node, uint64_t ino, uint64_t isize,
+			    uint64_t pos, struct fuse_iomap_io *first)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	unsigned sent = 0;
+
+	while (sent < k->upsert_batch && pos < isize) {
+		struct fuse_iomap_upsert_mappings_out u = { .nodeid = node, .attr_ino = ino };
+		int r = map_at(f, ino, pos, isize - pos, 0, &u.read);
+
+		if (r < 0)
+			break;	/* a BEGIN there will carry the error */
+		u.write = write_mapping(&u.read, FUSE_IOMAP_TYPE_NOCACHE);
+		r = send_msg(k, 0, FUSE_NOTIFY_IOMAP_UPSERT_MAPPINGS, &u, sizeof(u));
+		if (r < 0) {
+			log_debug("iomap: upsert for node %llu refused: %s",
+				  (unsigned long long)node, strerror(-r));
+			break;
+		}
+		if (sent++ == 0 && first)
+			*first = u.read;
+		pos = u.read.offset + u.read.length;
+	}
+	return sent;
+}
+
+static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t len,
+		    struct fuse_iomap_begin_out *out)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	struct imgfs_fs *fs = f->fs;
+	struct fuse_iomap_begin_in b;
+	struct stat st;
+	uint64_t ino;
+	int r;
+
+	if (len < sizeof(b))
+		return -EINVAL;
+	memcpy(&b, in + 1, sizeof(b));
+	if (b.reserved || b.count == 0 || in->nodeid == 0)
+		return -EINVAL;
+	if (b.opflags & FUSE_IOMAP_OP_ANY_WRITE)
+		return -EROFS;
+	if (b.pos >= k->maxbytes || b.count > UINT64_MAX - b.pos)
+		return -EINVAL;
+	ino = node_to_ino(fs, in->nodeid);
+	if (b.attr_ino != ino)
+		return -EINVAL;		/* not the inode this node was looked up as */
+	r = fs->ops->getattr(fs, ino, &st);
+	if (r < 0)
+		return r;
+	if (!iomap_file(f, ino, &st))
+		return -EINVAL;
+
+	/*
+	 * A miss in the kernel's cache: upload the mappings from here on and
+	 * let it look again, which saves one request per mapping uploaded.
+	 */
+	if (k->upsert_batch && b.pos < (uint64_t)st.st_size &&
+	    upsert_from(f, in->nodeid, ino, (uint64_t)st.st_size, b.pos, &out->read) >= 2) {
+		out->read.type = FUSE_IOMAP_TYPE_RETRY_CACHE;
+		out->read.addr = FUSE_IOMAP_NULL_ADDR;
+		out->read.dev = FUSE_IOMAP_DEV_NULL;
+	} else {
+		r = map_at(f, ino, b.pos, b.count, b.opflags, &out->read);
+		if (r < 0)
+			return r;
+	}
+	out->write = write_mapping(&out->read, FUSE_IOMAP_TYPE_PURE_OVERWRITE);
+	if (k->debug)
+		log_debug("iomap: BEGIN node %llu pos %llu count %llu -> type %u [%llu, +%llu)",
+			  (unsigned long long)in->nodeid, (unsigned long long)b.pos,
+			  (unsigned long long)b.count, out->read.type,
+			  (unsigned long long)out->read.offset, (unsigned long long)out->read.length);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "01234567-89ab-..." into 16 bytes; false when it is not a UUID. */
+static bool parse_uuid(const char *text, uint8_t uuid[16])
+{
+	unsigned n = 0;
+
+	for (const char *p = text; *p; p++) {
+		int hi, lo;
+
+		if (*p == '-')
+			continue;
+		if (n == 16 || !p[1])
+			return false;
+		hi = hexval(p[0]);
+		lo = hexval(p[1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		uuid[n++] = (uint8_t)(hi << 4 | lo);
+		p++;
+	}
+	return n == 16;
+}
+
+static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
+		     struct fuse_iomap_config_out *out)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	struct imgfs_fs *fs = f->fs;
+	struct fuse_iomap_config_in c = { 0 };
+	struct imgfs_fs_info info = { 0 };
+	uint64_t wanted = FUSE_IOMAP_CONFIG_BLOCKSIZE | FUSE_IOMAP_CONFIG_MAXBYTES;
+
+	/* The first version had only flags and maxbytes. */
+	if (len < offsetof(struct fuse_iomap_config_in, padding))
+		return -EINVAL;
+	memcpy(&c, arg, MIN(len, sizeof(c)));
+	register_device(f);
+
+	if (c.maxbytes > 0 && (uint64_t)c.maxbytes < k->maxbytes)
+		k->maxbytes = (uint64_t)c.maxbytes;
+	out->s_blocksize = fs->block_size;
+	out->s_maxbytes = (int64_t)k->maxbytes;
+	if (fs->ops->info(fs, &info) == 0 && parse_uuid(info.uuid, (uint8_t *)out->s_uuid)) {
+		out->s_uuid_len = 16;
+		wanted |= FUSE_IOMAP_CONFIG_UUID;
+	}
+	out->flags = wanted & c.flags;
+	return 0;
+}
+
+static bool is_iomap_opcode(uint32_t opcode)
+{
+	return opcode >= FUSE_IOMAP_CONFIG && opcode <= FUSE_IOMAP_END;
+}
+
+/* Answer one IOMAP_* request; every one gets exactly one reply. */
+static void handle_request(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t n)
+{
+	struct imgfs_kiomap *k = &f->kiomap;
+	size_t len = n - sizeof(*in);
+	int r;
+
+	if (in->len != n) {
+		reply_error(k, in->unique, -EINVAL);
+		return;
+	}
+	switch (in->opcode) {
+	case FUSE_IOMAP_BEGIN: {
+		struct fuse_iomap_begin_out out = { 0 };
+
+		r = do_begin(f, in, len, &out);
+		if (r == 0)
+			send_msg(k, in->unique, 0, &out, sizeof(out));
+		break;
+	}
+	case FUSE_IOMAP_CONFIG: {
+		struct fuse_iomap_config_out out = { 0 };
+
+		r = do_config(f, len, in + 1, &out);
+		if (r == 0)
+			send_msg(k, in->unique, 0, &out, sizeof(out));
+		break;
+	}
+	case FUSE_IOMAP_END:
+		/* Nothing was reserved at BEGIN: a read-only image has nothing to finish. */
+		r = len < sizeof(struct fuse_iomap_end_in) ? -EINVAL : 0;
+		if (r == 0)
+			send_msg(k, in->unique, 0, NULL, 0);
+		break;
+	default:	/* IOEND: written data, which a read-only mount never has */
+		r = -EROFS;
+		break;
+	}
+	if (r < 0) {
+		if (k->debug)
+			log_debug("iomap: opcode %u node %llu: %s", in->opcode,
+				  (unsigned long long)in->nodeid, strerror(-r));
+		reply_error(k, in->unique, r);
+	}
+}
+
+static ssize_t kiomap_read(int fd, void *buf, size_t size, void *userdata)
+{
+	struct imgfs_fuse *f = userdata;
+
+	for (;;) {
+		const struct fuse_in_header *in = buf;
+		ssize_t n = read(fd, buf, size);
+
+		if (n == 0) {
+			errno = ENODEV;	/* a socket's peer left: as an unmount */
+			return -1;
+		}
+		if (n < (ssize_t)sizeof(*in))
+			return n;	/* errors, and libfuse's "short read" */
+		if (in->opcode == FUSE_INIT && !f->kiomap.init_answered)
+			watch_init(f, in, (size_t)n);
+		if (!f->kiomap.accepted || !is_iomap_opcode(in->opcode))
+			return n;
+		handle_request(f, in, (size_t)n);
+	}
+}
+
+static ssize_t kiomap_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct imgfs_fuse *f = userdata;
+	struct imgfs_kiomap *k = &f->kiomap;
+	const struct fuse_out_header *h = iov[0].iov_base;
+	ssize_t n;
+
+	if (!k->init_seen || k->init_answered || iov[0].iov_len < sizeof(*h) ||
+	    h->unique != k->init_unique)
+		return writev(fd, iov, count);
+	n = write_init_reply(f, fd, iov, count);
+	finish_init(f);
+	return n;
+}
+
+int imgfs_kiomap_attach(struct imgfs_fuse *f, int fuse_fd)
+{
+	static const struct fuse_custom_io io = {
+		.read = kiomap_read,
+		.writev = kiomap_writev,
+	};
+
+	f->kiomap.fuse_fd = fuse_fd;
+	return fuse_session_custom_io(f->se, &io, fuse_fd) == 0 ? 0 : -EINVAL;
+}
+
+void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st,
+		       struct fuse_attr *attr)
+{
+	if (!iomap_file(f, ino, st))
+		return;
+	attr->flags |= FUSE_ATTR_IOMAP;
+	/* The kernel aligns mappings to the inode's block size: it must be ours. */
+	attr->blksize = f->fs->block_size;
+}
+
+/* A cache lifetime in the protocol's seconds and nanoseconds, as libfuse converts it. */
+static void split_timeout(double t, uint64_t *sec, uint32_t *nsec)
+{
+	if (t <= 0) {
+		*sec = 0;
+		*nsec = 0;
+		return;
+	}
+	if (t >= (double)UINT64_MAX) {
+		*sec = UINT64_MAX;
+		*nsec = 0;
+		return;
+	}
+	*sec = (uint64_t)t;
+	*nsec = (uint32_t)MIN((t - (double)*sec) * 1e9, 999999999.0);
+}
+
+static void fill_attr(struct fuse_attr *a, const struct stat *st)
+{
+	*a = (struct fuse_attr){
+		.ino = st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.blocks = (uint64_t)st->st_blocks,
+		.atime = (uint64_t)st->st_atim.tv_sec,
+		.mtime = (uint64_t)st->st_mtim.tv_sec,
+		.ctime = (uint64_t)st->st_ctim.tv_sec,
+		.atimensec = (uint32_t)st->st_atim.tv_nsec,
+		.mtimensec = (uint32_t)st->st_mtim.tv_nsec,
+		.ctimensec = (uint32_t)st->st_ctim.tv_nsec,
+		.mode = st->st_mode,
+		.nlink = (uint32_t)st->st_nlink,
+		.uid = st->st_uid,
+		.gid = st->st_gid,
+		.rdev = (uint32_t)st->st_rdev,
+		.blksize = (uint32_t)st->st_blksize,
+	};
+}
+
+void imgfs_kiomap_reply_entry(fuse_req_t req, struct imgfs_fuse *f,
+			      const struct fuse_entry_param *e)
+{
+	struct fuse_entry_out out = { .nodeid = e->ino, .generation = e->generation };
+
+	split_timeout(e->entry_timeout, &out.entry_valid, &out.entry_valid_nsec);
+	split_timeout(e->attr_timeout, &out.attr_valid, &out.attr_valid_nsec);
+	if (e->ino) {
+		fill_attr(&out.attr, &e->attr);
+		imgfs_kiomap_mark(f, e->attr.st_ino, &e->attr, &out.attr);
+	}
+	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
+void imgfs_kiomap_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st)
+{
+	struct fuse_attr_out out = { 0 };
+
+	split_timeout(f->timeout, &out.attr_valid, &out.attr_valid_nsec);
+	fill_attr(&out.attr, st);
+	imgfs_kiomap_mark(f, st->st_ino, st, &out.attr);
+	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
+void imgfs_kiomap_open(struct imgfs_fuse *f, fuse_ino_t node)
+{
+	uint64_t ino = node_to_ino(f->fs, node);
+	struct stat st;
+
+	if (!f->kiomap.upsert_batch || f->fs->ops->getattr(f->fs, ino, &st) < 0 ||
+	    !iomap_file(f, ino, &st))
+		return;
+	upsert_from(f, node, ino, (uint64_t)st.st_size, 0, NULL);
+}
