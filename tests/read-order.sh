@@ -6,7 +6,8 @@
 # a large file read from start to end, so read trees in listing order, in
 # reverse, partly, and in a shuffled order, and large files forwards, in
 # jumps, backwards and two at once, and compare every checksum with the
-# kernel's ext4 driver on the same image.
+# kernel's ext4 driver on the same image.  Mounted from the image file
+# and from a loop device, -v must name the data path each takes.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 need_root
@@ -167,6 +168,45 @@ sums "$TEST_TMP/untar" "$TEST_TMP/all" >"$TEST_TMP/got"
 cmp -s "$TEST_TMP/want" "$TEST_TMP/got" && ok "tar of the mount unpacks to the kernel's contents" ||
 	not_ok "tar of the mount unpacks to the kernel's contents"
 unmount "$TEST_TMP/imgfs"
+
+# imgfs-mount -v names the path file data takes, and why.  The truth is
+# the fuse module's enable_iomap parameter, which only kernels with
+# fuse-iomap have: without it the kernel offers no iomap, and with it an
+# image file still cannot be a device the kernel maps.
+if [ "$(cat /sys/module/fuse/parameters/enable_iomap 2>/dev/null)" = Y ]; then
+	want_file="userspace iomap (the kernel maps only block devices; the image is a file)"
+	want_dev="kernel iomap (the block device is backing device *)"
+else
+	want_file="userspace iomap (this kernel offers no fuse-iomap)"
+	want_dev=$want_file
+fi
+# data_path DESC SOURCE WANT: mount SOURCE with -v, check what it says
+# against the pattern WANT and the files against the kernel's.
+data_path() {
+	if ! "$IMGFS_MOUNT" -v "$2" "$TEST_TMP/imgfs" 2>"$TEST_TMP/verbose"; then
+		not_ok "$1: mount"
+		diag_file "$TEST_TMP/verbose"
+		return
+	fi
+	said=$(sed -n 's/.*; data path: //p' "$TEST_TMP/verbose")
+	# shellcheck disable=SC2254 # WANT is a pattern
+	case $said in
+	$3) ok "$1: -v says the data path is \"$said\"";;
+	*) not_ok "$1: -v says the data path is \"$said\", expected \"$3\"";;
+	esac
+	sums "$TEST_TMP/imgfs" "$TEST_TMP/all" >"$TEST_TMP/got"
+	cmp -s "$TEST_TMP/want" "$TEST_TMP/got" && ok "$1: every file matches the kernel" ||
+		not_ok "$1: every file matches the kernel"
+	unmount "$TEST_TMP/imgfs"
+}
+data_path "image file" "$TEST_TMP/img.ext4" "$want_file"
+if loop=$(losetup -f --show -r "$TEST_TMP/img.ext4"); then
+	echo "$loop $TEST_TMP/img.ext4" >>"$TEST_TMP/.loops"
+	data_path "block device" "$loop" "$want_dev"
+	losetup -d "$loop"
+else
+	not_ok "block device: losetup"
+fi
 unmount "$TEST_TMP/kernel"
 assert_clean "nothing left behind"
 done_testing
