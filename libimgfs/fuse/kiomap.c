@@ -60,7 +60,7 @@ static void register_device(struct imgfs_fuse *f)
 			k->backing_id = k->test_backing_id;
 			snprintf(k->data_path, sizeof(k->data_path),
 				 "kernel iomap (test: backing id %u stands in for a registered device)",
-				 k->backing_id);
+				 k->test_backing_id);
 		} else {
 			struct fuse_backing_map map = {
 				.fd = img->fd, .flags = FUSE_BACKING_TYPE_IOMAP,
@@ -138,7 +138,8 @@ static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec
 			out->flags2 |= (uint32_t)(FUSE_IOMAP >> 32);
 		} else {
 			k->accepted = false;
-			snprintf(k->data_path, sizeof(k->data_path),
+			snprintf(k->data_path, sizeof(k->data_path), "%s",
+				 h->error ? "none (INIT failed)" :
 				 "userspace iomap (libfuse's INIT reply has no room for the iomap flag)");
 		}
 	}
@@ -190,7 +191,7 @@ static int map_at(struct imgfs_fuse *f, uint64_t ino, uint64_t pos, uint64_t cou
 			return fs_corrupt("inode %llu: extent at file offset %llu is not whole blocks",
 					  (unsigned long long)ino, (unsigned long long)m.offset);
 		io->addr = fs->img->offset + m.addr;
-		io->dev = f->kiomap.backing_id;
+		io->dev = atomic_load(&f->kiomap.backing_id);
 		break;
 	case IMGFS_IOMAP_HOLE:
 		if (end % bs && end <= UINT64_MAX - bs)

@@ -49,7 +49,7 @@ struct imgfs_kiomap {
 	 */
 	pthread_mutex_t lock;
 	atomic_bool registered;
-	uint32_t backing_id;
+	_Atomic uint32_t backing_id;
 	char data_path[192];		/* which path file data takes, and why */
 };
 
@@ -59,7 +59,7 @@ int imgfs_kiomap_attach(struct imgfs_fuse *f, int fuse_fd);
 /* True when file data goes through the kernel's iomap for this session. */
 static inline bool imgfs_kiomap_active(const struct imgfs_kiomap *k)
 {
-	return k->backing_id != 0;
+	return atomic_load(&k->backing_id) != 0;
 }
 
 /*
