@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs.h"
 #include "fuse/session.h"
@@ -95,6 +96,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct stat st;
 	uint64_t v;
 	int c, r = 0;
 
@@ -135,6 +137,16 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 	}
 	if (optind != argc || a->fuse_fd < 0 || a->image_fd < 0 || !a->fstype || !a->size) {
 		log_err("missing or extra arguments (this program is started by imgfs-mount)");
+		return -EINVAL;
+	}
+	/*
+	 * A made-up backing id on a real connection would have the kernel
+	 * read whatever device holds that id: only a simulator's socket.
+	 */
+	if (a->test_iomap_backing_id &&
+	    (fstat(a->fuse_fd, &st) < 0 || !S_ISSOCK(st.st_mode))) {
+		log_err("--test-iomap-backing-id is for the kernel simulator: the FUSE descriptor "
+			"must be a socket");
 		return -EINVAL;
 	}
 	return 0;
