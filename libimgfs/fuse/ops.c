@@ -265,6 +265,9 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		return;
 	}
 	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	/* Under kernel iomap the kernel reads ahead from the device itself. */
+	if (imgfs_kiomap_active(&f->kiomap))
+		return;
 	if (off == 0 && isize <= size)
 		imgfs_push_after_read(f, node);
 	else
