@@ -38,7 +38,6 @@ int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	struct imgfs_fuse *f = userdata;
 	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_READDIRPLUS |
 			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
 			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_POSIX_ACL;
@@ -69,8 +68,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * absence, so `ls -l` asks once per inode rather than every time.
 	 */
 	conn->max_readahead = conn->capable ? UINT_MAX : 0;
-	/* f->on_init runs once the reply is out (kiomap.c): iomap is settled then. */
-	(void)f;
+	/* imgfs_fuse.on_init runs once the reply is out (kiomap.c): iomap is settled then. */
 }
 
 int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
