@@ -184,8 +184,6 @@ rounds() {
 		return
 	fi
 	_dev=$(findmnt -n -o SOURCE --mountpoint "$_k" | tail -n 1)
-	diag "$_type: fragmented file has $(filefrag "$_k/fragmented" 2>/dev/null |
-		sed -n 's/.*: \([0-9]*\) extents\{0,1\} found/\1/p') extents"
 	run_sim rounds --image="$_img" --fstype="$_type" --size="$(stat -c %s "$_img")" \
 		--kernel-dir="$_k" --block-size="$(block_size "$_type" "$_dev")" \
 		--uuid="$(blkid -p -o value -s UUID "$_dev")" --label="$_type" \
