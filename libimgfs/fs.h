@@ -75,7 +75,11 @@ struct imgfs_fs_ops {
 	/* Map the file range at @pos (up to @len bytes) of regular file @ino. */
 	int (*iomap_begin)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 			   unsigned opflags, struct imgfs_iomap *map);
-	/* Copy INLINE data of @ino at @pos; returns 0 with *@done bytes. */
+	/*
+	 * Copy INLINE data of @ino at @pos; returns 0 with *@done bytes, or
+	 * -EINVAL when @ino is not a regular file with inline data (asking
+	 * for 0 bytes tells which files have it, empty ones included).
+	 */
 	int (*read_inline)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 			   size_t len, size_t *done);
 };

@@ -13,6 +13,8 @@
  * and UUID the filesystem tools report.
  *
  *   kiomap-sim check  OPTIONS            every file of one image
+ *   kiomap-sim refused OPTIONS          a block device whose registration
+ *                                        fails: every file through READ
  *   kiomap-sim rounds OPTIONS PATH=DESC... requests to read files through
  *                                        each path (userspace, iomap, iomap
  *                                        with upserts), per GiB
@@ -165,6 +167,7 @@ struct opts {
 	uint32_t blocksize;
 	uint8_t uuid[16];
 	bool no_sandbox;
+	bool refused;		/* "refused" mode: no --test-iomap-backing-id */
 	int image_fd, kdir_fd;
 	uint64_t image_size;
 };
@@ -590,7 +593,8 @@ static void exec_server(const struct sess *s, int sock)
 	argv[argc++] = a_size;
 	argv[argc++] = a_off;
 	argv[argc++] = "--foreground";
-	argv[argc++] = a_id;
+	if (!s->o->refused)
+		argv[argc++] = a_id;
 	if (s->batch >= 0)
 		argv[argc++] = a_batch;
 	if (s->o->no_sandbox)
@@ -1490,6 +1494,7 @@ static void malformed(struct sess *s, struct node *file, struct node *dir)
 		{ "BEGIN count 0", FUSE_IOMAP_BEGIN, file->nodeid, ok, NULL, 32 },
 		{ "BEGIN pos 2^63", FUSE_IOMAP_BEGIN, file->nodeid, ok, NULL, 32 },
 		{ "BEGIN pos+count overflows", FUSE_IOMAP_BEGIN, file->nodeid, ok, NULL, 32 },
+		{ "BEGIN ending past 2^63", FUSE_IOMAP_BEGIN, file->nodeid, ok, NULL, 32 },
 		{ "BEGIN unknown node", FUSE_IOMAP_BEGIN, 0x7ffffff0ULL, ok, NULL, 32 },
 		{ "BEGIN node 0", FUSE_IOMAP_BEGIN, 0, ok, NULL, 32 },
 		{ "BEGIN attr_ino of another inode", FUSE_IOMAP_BEGIN, file->nodeid, ok, NULL, 32 },
@@ -1502,8 +1507,10 @@ static void malformed(struct sess *s, struct node *file, struct node *dir)
 	cases[6].in.pos = 1ULL << 63;
 	cases[7].in.pos = 8192;
 	cases[7].in.count = UINT64_MAX - 4096;
-	cases[10].in.attr_ino = file->attr_ino + 1;
-	cases[11].in.attr_ino = dir->attr_ino;
+	cases[8].in.pos = (1ULL << 63) - 4096;
+	cases[8].in.count = 8192;
+	cases[11].in.attr_ino = file->attr_ino + 1;
+	cases[12].in.attr_ino = dir->attr_ino;
 	cur = F_MALFORMED;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		checked();
@@ -1565,6 +1572,7 @@ static void read_file(struct sess *s, struct node *n, struct prng *p)
 struct image_run {
 	const struct opts *o;
 	struct sess plain, iomap, nobatch;
+	bool refused;		/* plain is a session whose device registration failed */
 	struct prng prng;
 	unsigned long files, full;
 	struct node *some_file;
@@ -1714,6 +1722,14 @@ static void check_file(struct image_run *ir, struct node *n, bool full)
 
 	ir->files++;
 	prng_seed(&p, ir->o->seed, n->path);
+	if (ir->refused) {
+		/* Every file through READ, as if iomap had never been offered. */
+		if (!ir->some_file && n->isize >= 8192)
+			ir->some_file = n;
+		cur = F_READ;
+		read_file(&ir->plain, n, &p);
+		return;
+	}
 	if (!n->want_iomap) {
 		/* An inline file: nothing to map; OPEN must not end OPENs. */
 		if (full && ir->iomap.iomap)
@@ -1865,6 +1881,42 @@ static int run_check(const struct opts *o)
 	sess_stop(&ir.plain);
 	sess_stop(&ir.iomap);
 	sess_stop(&ir.nobatch);
+	return report(o->label);
+}
+
+/*
+ * The kernel offers iomap and the image is a block device, but the
+ * device registration fails (a socket takes no ioctl, as a kernel that
+ * refuses the device would): INIT still grants iomap, CONFIG is answered,
+ * and then no file is marked, OPEN stays ENOSYS, BEGIN is refused and
+ * every file reads through READ.
+ */
+static int run_refused(const struct opts *o)
+{
+	struct image_run ir = { .o = o, .refused = true };
+	struct node *root;
+
+	sess_start(&ir.plain, o, "refused device", true, -1);
+	cur = F_INIT;
+	checked();
+	if (!ir.plain.iomap)
+		fail("refused device: a block device image is not offered iomap in INIT");
+	/* The connection speaks iomap, but no file may use it. */
+	ir.plain.iomap = false;
+	root = node_get(FUSE_ROOT_ID, "");
+	if (learn_truth(root, o) == 0) {
+		cur = F_ATTR;
+		do_getattr(&ir.plain, root);
+		check_dir(&ir, root);
+	}
+	if (ir.some_file) {
+		plain_checks(&ir.plain, ir.some_file);
+	} else {
+		cur = F_READ;
+		fail("no regular file of 8 KiB or more was read");
+	}
+	printf("# %s: %lu regular files read through READ\n", o->label, ir.files);
+	sess_stop(&ir.plain);
 	return report(o->label);
 }
 
@@ -2073,7 +2125,7 @@ static int run_interleave(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kiomap-sim check|rounds --server=PATH --image=FILE --fstype=ext4|xfs\n"
+	fprintf(f, "usage: kiomap-sim check|refused|rounds --server=PATH --image=FILE --fstype=ext4|xfs\n"
 		"         [--offset=BYTES] --size=BYTES --kernel-dir=DIR --block-size=N\n"
 		"         --uuid=UUID [--seed=N] [--label=TEXT] [--no-sandbox] [PATH=DESC...]\n"
 		"       kiomap-sim interleave CHUNK BYTES FILE...\n");
@@ -2131,7 +2183,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!o.server || !o.image || !o.fstype || !o.size || !o.kdir || !bs || bs > 65536 ||
-	    !have_uuid || (strcmp(mode, "check") && strcmp(mode, "rounds"))) {
+	    !have_uuid || (strcmp(mode, "check") && strcmp(mode, "rounds") &&
+			   strcmp(mode, "refused"))) {
 		usage(stderr);
 		return 2;
 	}
@@ -2155,8 +2208,11 @@ int main(int argc, char **argv)
 	data_buf[1] = malloc(DATA_CHUNK);
 	if (!recv_buf || !data_buf[0] || !data_buf[1])
 		abort();
+	o.refused = !strcmp(mode, "refused");
 	if (!strcmp(mode, "check"))
 		r = run_check(&o);
+	else if (o.refused)
+		r = run_refused(&o);
 	else
 		r = run_rounds(&o, argc - optind, argv + optind);
 	return r ? 1 : 0;

@@ -139,6 +139,50 @@ else
 fi
 diag "corpora checked in $(($(date +%s) - start)) s"
 
+# ---- a block device the kernel refuses ----
+
+# The image on a read-only loop device, without the test-only backing id:
+# the server accepts iomap at INIT (a block device) and then asks the
+# kernel to register the device, which a socket refuses (as a kernel
+# without iomap device support would).  Every file must then read
+# through READ, no file may be marked, and the server must say so in
+# exactly one log line.
+refused() {
+	_src=$TEST_TMP/refused.src _img=$TEST_TMP/refused.ext4 _k=$TEST_TMP/kernel
+	mkdir -p "$_src/dir"
+	head -c $((3 << 20)) /dev/urandom >"$_src/dir/big"
+	echo small >"$_src/small"
+	truncate -s $((1 << 20)) "$_src/sparse"
+	if ! mkfs.ext4 -q -d "$_src" "$_img" 32M || ! kmount ext4 "$_img" "$_k"; then
+		not_ok "refused device: image and kernel mount (test bug)"
+		return
+	fi
+	if ! _loop=$(losetup -f --show -r "$_img"); then
+		not_ok "refused device: losetup"
+		unmount "$_k"
+		return
+	fi
+	echo "$_loop $_img" >>"$TEST_TMP/.loops"
+	run_sim refused --image="$_loop" --fstype=ext4 --size="$(stat -c %s "$_img")" \
+		--kernel-dir="$_k" --block-size="$(block_size ext4 "$_loop")" \
+		--uuid="$(blkid -p -o value -s UUID "$_loop")" --label="refused device"
+	_warned=$(grep -c "the kernel refused the block device for iomap" "$TEST_TMP/sim.err")
+	check "refused device: the server logs the refusal once ($_warned lines)" \
+		[ "$_warned" -eq 1 ]
+	losetup -d "$_loop"
+	unmount "$_k"
+	rm -rf "$_src" "$_img"
+}
+refused
+
+# The test-only backing id would make a real kernel read whatever device
+# holds it: the server takes it on a socket only.
+"$IMGFS_SERVER" --fuse-fd=0 --image-fd=0 --fstype=ext4 --size=1 --test-iomap-backing-id=1 \
+	</dev/null >/dev/null 2>"$TEST_TMP/guard.err"
+_rc=$?
+check "--test-iomap-backing-id on a FUSE descriptor that is not a socket: exit 2, one line" \
+	[ $_rc -eq 2 ] && [ "$(wc -l <"$TEST_TMP/guard.err")" -eq 1 ]
+
 # ---- round trips ----
 
 # rounds_image TYPE: a 256 MiB file written alone, and a 64 MiB one written

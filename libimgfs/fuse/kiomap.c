@@ -223,14 +223,18 @@ static struct fuse_iomap_io write_mapping(const struct fuse_iomap_io *read, uint
 	};
 }
 
-/* Whether regular file @ino keeps its data on the device (not ext4 inline data). */
+/*
+ * Whether regular file @ino keeps its data on the device: whether it has
+ * no inline data (ext4), even none at all.  Asking for none of it is the
+ * backends' question for that; errors leave the file to the classic path,
+ * which reports them when it is read.
+ */
 static bool data_on_device(struct imgfs_fuse *f, uint64_t ino)
 {
-	struct imgfs_iomap m = { 0 };
+	char none;
+	size_t done;
 
-	if (f->fs->ops->iomap_begin(f->fs, ino, 0, 1, IMGFS_IOMAP_OP_REPORT, &m) < 0)
-		return false;	/* the classic path reports the error when it is read */
-	return m.type != IMGFS_IOMAP_INLINE;
+	return f->fs->ops->read_inline(f->fs, ino, 0, &none, 0, &done) == -EINVAL;
 }
 
 static bool iomap_file(struct imgfs_fuse *f, uint64_t ino, const struct stat *st)
@@ -288,7 +292,8 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 		return -EINVAL;
 	if (b.opflags & FUSE_IOMAP_OP_ANY_WRITE)
 		return -EROFS;
-	if (b.pos >= k->maxbytes || b.count > UINT64_MAX - b.pos)
+	/* File positions are the kernel's loff_t: below 2^63, range and all. */
+	if (b.pos >= k->maxbytes || b.count > (uint64_t)INT64_MAX - b.pos)
 		return -EINVAL;
 	ino = node_to_ino(fs, in->nodeid);
 	if (b.attr_ino != ino)
