@@ -909,6 +909,10 @@ static void sess_stop(struct sess *s)
 	} else if (WIFSIGNALED(status)) {
 		fail("%s: the server was killed by signal %d%s", s->name, WTERMSIG(status),
 		     WTERMSIG(status) == SIGSYS ? " (its seccomp filter)" : "");
+	} else if (WEXITSTATUS(status) != 0) {
+		/* The sandbox's supervisor exits 128 + N when the server died of signal N. */
+		fail("%s: the server exited with status %d%s", s->name, WEXITSTATUS(status),
+		     WEXITSTATUS(status) == 128 + SIGSYS ? " (killed by its seccomp filter)" : "");
 	}
 	s->pid = -1;
 	free(s->ups);
