@@ -806,6 +806,23 @@ void sess_stop(struct sess *s)
 	cur = saved;
 }
 
+/*
+ * The kernel going away with replies unread, as an aborted connection
+ * does: send @requests GETATTRs, close without reading and expect a clean
+ * exit.  The server's reads then fail with ECONNRESET and its writes with
+ * EPIPE, which libfuse reports with perror().
+ */
+void sess_leave(struct sess *s, unsigned requests)
+{
+	struct fuse_getattr_in in = { 0 };
+	uint64_t unique;
+
+	for (unsigned i = 0; i < requests && !s->broken; i++)
+		if (sess_send(s, FUSE_GETATTR, FUSE_ROOT_ID, &in, sizeof(in), &unique) < 0)
+			break;
+	sess_stop(s);
+}
+
 /* The server is still there and still answers (GETATTR of the root). */
 void sess_alive(struct sess *s)
 {

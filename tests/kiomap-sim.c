@@ -657,6 +657,10 @@ static int run_check(const struct opts *o)
 	sess_stop(&ir.plain);
 	sess_stop(&ir.iomap);
 	sess_stop(&ir.nobatch);
+	if (sess_start(&ir.plain, o, "peer leaves", true, -1) == 0)
+		sess_leave(&ir.plain, 200);
+	else
+		sess_stop(&ir.plain);
 	return report(o->label);
 }
 

@@ -121,6 +121,8 @@ void sess_init(const struct opts *o);
 int sess_start(struct sess *s, const struct opts *o, const char *name, bool offer,
 	       int batch);
 void sess_stop(struct sess *s);
+/* Close with @requests requests unanswered: the server must still exit cleanly. */
+void sess_leave(struct sess *s, unsigned requests);
 void sess_alive(struct sess *s);
 int sess_call(struct sess *s, uint32_t opcode, uint64_t nodeid, const void *in,
 	      size_t inlen, struct reply *r);

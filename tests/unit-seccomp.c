@@ -619,11 +619,6 @@ static long call_pipe2(long nr, struct child *c)
 	return syscall(nr, fds, O_CLOEXEC);
 }
 
-static long call_dup(long nr, struct child *c)
-{
-	return syscall(nr, c->pipe[0]);
-}
-
 static long call_memfd_create(long nr, struct child *c)
 {
 	return syscall(nr, "imgfs-unit-seccomp", MFD_CLOEXEC);
@@ -716,7 +711,6 @@ static const struct forbidden forbidden[] = {
 	CASE(prctl, call_prctl),
 	CASE(seccomp, call_seccomp),
 	CASE(pipe2, call_pipe2),
-	CASE(dup, call_dup),
 	CASE(memfd_create, call_memfd_create),
 	CASE(truncate, call_path_0),
 	CASE(link, call_path_path),
@@ -789,6 +783,13 @@ static void answered_body(struct child *c, const void *arg)
 	if (r == 0)
 		_exit(0);		/* a new process: the policy let it fork */
 	report(c, r, errno);
+	errno = 0;
+	r = syscall(SYS_dup, c->pipe[0]);
+	report(c, r, errno);
+	/* glibc's perror() dups stderr first and writes directly when it cannot. */
+	errno = EIO;
+	perror("unit-seccomp: perror inside the filter (expected)");
+	report(c, 1, 0);
 }
 
 static void test_answered(void)
@@ -804,6 +805,12 @@ static void test_answered(void)
 		"clone3 fails with ENOSYS, so glibc falls back to clone") && o.nres > 1)
 		diag("  clone3 returned %ld (errno %d: %s)", o.res[1].ret, o.res[1].err,
 		     strerror(o.res[1].err));
+	if (!ok(o.nres > 2 && o.res[2].ret == -1 && o.res[2].err == EPERM,
+		"dup fails with EPERM: no new descriptor") && o.nres > 2)
+		diag("  dup returned %ld (errno %d: %s)", o.res[2].ret, o.res[2].err,
+		     strerror(o.res[2].err));
+	ok(o.nres > 3 && o.res[3].ret == 1,
+	   "perror (which libfuse calls on device errors) returns instead of killing");
 }
 
 /* ---- 4. the parser ---- */

@@ -446,8 +446,13 @@ static ssize_t kiomap_read(int fd, void *buf, size_t size, void *userdata)
 		const struct fuse_in_header *in = buf;
 		ssize_t n = read(fd, buf, size);
 
-		if (n == 0) {
-			errno = ENODEV;	/* a socket's peer left: as an unmount */
+		/*
+		 * A socket's peer that left, with or without our messages
+		 * unread, is as an unmount: libfuse then ends the session
+		 * quietly rather than failing it.
+		 */
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			errno = ENODEV;
 			return -1;
 		}
 		if (n < (ssize_t)sizeof(*in))
