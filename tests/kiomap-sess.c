@@ -63,6 +63,7 @@ static const char *const family_desc[F_COUNT] = {
 	[F_MALFORMED] = "malformed iomap requests get errors, the server keeps serving",
 	[F_PLAIN] = "without iomap: OPEN answered ENOSYS, IOMAP_BEGIN refused",
 	[F_READ] = "userspace READ and NOTIFY_STORE data equal the kernel's",
+	[F_PIPELINE] = "IOMAP_BEGIN and GETATTR all in flight at once: replies in any order, each valid",
 	[F_ALIVE] = "every server alive to the end, exits at EOF, not killed",
 	[F_ROUNDS] = "round trips counted, upserts never cost more than plain iomap",
 };
@@ -1184,4 +1185,83 @@ int do_begin(struct sess *s, struct node *n, uint32_t opflags, uint64_t pos,
 	}
 	*map = out.read;
 	return 0;
+}
+
+/*
+ * The kernel has many requests in flight at once (readahead of several
+ * files, lookups besides), and the server answers them on several
+ * threads: send every BEGIN and GETATTR before reading any reply, then
+ * match the replies, in whatever order they come, by unique.  On a
+ * session without uploads, so every BEGIN is answered with a mapping.
+ */
+void pipelined_begins(struct sess *s, struct node *n, const uint64_t *pos, unsigned count)
+{
+	struct fuse_getattr_in gin = { 0 };
+	uint64_t uniques[2 * 64];
+	bool answered[2 * 64] = { false };
+	unsigned sent = 0;
+	char why[256];
+
+	cur = F_PIPELINE;
+	count = MIN(count, 64U);
+	for (unsigned i = 0; i < count; i++) {
+		struct fuse_iomap_begin_in in = {
+			.attr_ino = n->attr_ino, .pos = pos[i], .count = 1 << 20,
+		};
+
+		if (sess_send(s, FUSE_IOMAP_BEGIN, n->nodeid, &in, sizeof(in), &uniques[sent]) < 0)
+			return;
+		sent++;
+		if (sess_send(s, FUSE_GETATTR, n->nodeid, &gin, sizeof(gin), &uniques[sent]) < 0)
+			return;
+		sent++;
+	}
+	for (unsigned got = 0; got < sent;) {
+		ssize_t len = sess_recv(s, REPLY_TIMEOUT_MS);
+		const struct fuse_out_header *h = (void *)recv_buf;
+		const char *data = recv_buf + sizeof(*h);
+		unsigned i;
+
+		if (len == -ETIMEDOUT)
+			sess_break(s, "%u of %u pipelined replies within %d s", got, sent,
+				   REPLY_TIMEOUT_MS / 1000);
+		if (len < 0)
+			return;
+		if (h->unique == 0) {
+			on_notify(s, h->error, data, (size_t)len - sizeof(*h));
+			continue;
+		}
+		got++;
+		for (i = 0; i < sent && (uniques[i] != h->unique || answered[i]); i++)
+			;
+		checked();
+		if (i == sent) {
+			sess_break(s, "a reply to unique %" PRIu64 ", not one in flight", h->unique);
+			return;
+		}
+		answered[i] = true;
+		len -= (ssize_t)sizeof(*h);
+		if (i % 2) {	/* GETATTR */
+			const struct fuse_attr_out *a = (const void *)data;
+
+			if (h->error || len < (ssize_t)sizeof(*a) || a->attr.ino != n->attr_ino)
+				fail("%s: pipelined GETATTR %s: error %d, %zd bytes", sess_label(s),
+				     n->path, h->error, len);
+		} else {
+			struct fuse_iomap_begin_out out;
+
+			if (h->error || len != (ssize_t)sizeof(out)) {
+				fail("%s: pipelined BEGIN %s pos %" PRIu64 ": error %d, %zd bytes",
+				     sess_label(s), n->path, pos[i / 2], h->error, len);
+				continue;
+			}
+			memcpy(&out, data, sizeof(out));
+			if (check_map(s, n, &out.read, pos[i / 2], why, sizeof(why)) < 0 ||
+			    check_write_map(&out.write, &out.read, why, sizeof(why)) < 0)
+				fail("%s: pipelined BEGIN %s pos %" PRIu64 ": read %s: %s",
+				     sess_label(s), n->path, pos[i / 2], map_str(&out.read), why);
+			else
+				check_data(s->o, n, &out.read, pos[i / 2], n->isize, "pipelined BEGIN");
+		}
+	}
 }

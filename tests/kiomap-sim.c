@@ -248,6 +248,19 @@ static void end_checks(struct sess *s, struct node *n)
 	}
 }
 
+/* Many requests in flight at once, at random positions inside the file. */
+static void pipelined(struct sess *s, struct node *n)
+{
+	uint64_t pos[64];
+	struct prng p;
+
+	prng_seed(&p, s->o->seed + 1, n->path);
+	for (unsigned i = 0; i < ARRAY_SIZE(pos); i++)
+		pos[i] = prng_below(&p, n->isize);
+	pipelined_begins(s, n, pos, ARRAY_SIZE(pos));
+	sess_alive(s);
+}
+
 /* Each must get an error reply (same unique) and change nothing. */
 static void malformed(struct sess *s, struct node *file, struct node *dir)
 {
@@ -646,6 +659,7 @@ static int run_check(const struct opts *o)
 		if (ir.iomap.iomap) {
 			end_checks(&ir.iomap, ir.some_file);
 			malformed(&ir.iomap, ir.some_file, root);
+			pipelined(&ir.nobatch, ir.some_file);
 			sess_alive(&ir.nobatch);
 		}
 	} else {

@@ -25,7 +25,7 @@
 
 enum family {
 	F_INIT, F_CONFIG, F_ATTR, F_WALK, F_RANDOM, F_UPSERT, F_END, F_MALFORMED,
-	F_PLAIN, F_READ, F_ALIVE, F_ROUNDS, F_COUNT
+	F_PLAIN, F_READ, F_PIPELINE, F_ALIVE, F_ROUNDS, F_COUNT
 };
 
 /* The family that checked() and fail() count in. */
@@ -139,5 +139,7 @@ int do_lookup(struct sess *s, uint64_t parent, const char *name, const char *pat
 void do_getattr(struct sess *s, struct node *n);
 int do_begin(struct sess *s, struct node *n, uint32_t opflags, uint64_t pos,
 	     uint64_t count, struct fuse_iomap_io *map, bool *retried);
+/* @count BEGINs at @pos[], each with a GETATTR, all in flight at once. */
+void pipelined_begins(struct sess *s, struct node *n, const uint64_t *pos, unsigned count);
 
 #endif

@@ -473,8 +473,16 @@ static ssize_t kiomap_writev(int fd, struct iovec *iov, int count, void *userdat
 	ssize_t n;
 
 	if (!k->init_seen || k->init_answered || iov[0].iov_len < sizeof(*h) ||
-	    h->unique != k->init_unique)
-		return writev(fd, iov, count);
+	    h->unique != k->init_unique) {
+		n = writev(fd, iov, count);
+		/*
+		 * A socket's peer is gone: end the session now, which also
+		 * spares a perror() from libfuse for every reply still due.
+		 */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			fuse_session_exit(f->se);
+		return n;
+	}
 	n = write_init_reply(f, fd, iov, count);
 	finish_init(f);
 	return n;
