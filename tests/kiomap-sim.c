@@ -362,7 +362,6 @@ struct image_run {
 	const struct opts *o;
 	struct sess plain, iomap, nobatch;
 	bool refused;		/* plain is a session whose device registration failed */
-	struct prng prng;
 	unsigned long files, full;
 	struct node *some_file;
 };
