@@ -134,16 +134,17 @@ static void print_field_escaped(const char *key, const char *value)
 static int print_fs_info(struct imgfs_fs *fs, const struct imgfs_image *img)
 {
 	struct imgfs_fs_info info = { 0 };
+	char uuid[37];
 	int r = fs->ops->info(fs, &info);
 
 	if (r < 0)
 		return r;
 	info.label[sizeof(info.label) - 1] = '\0';
-	info.uuid[sizeof(info.uuid) - 1] = '\0';
+	imgfs_uuid_format(info.uuid, uuid);
 	info.features[sizeof(info.features) - 1] = '\0';
 	print_field_escaped("Filesystem type:", info.type[0] ? info.type : img->fstype);
 	print_field_escaped("Label:", info.label);
-	print_field_escaped("UUID:", info.uuid);
+	print_field_escaped("UUID:", uuid);
 	printf("%-18s%u\n", "Block size:", info.block_size);
 	printf("%-18s%llu total, %llu free\n", "Blocks:", (unsigned long long)info.blocks,
 	       (unsigned long long)info.free_blocks);

@@ -38,7 +38,7 @@ typedef int (*imgfs_filldir_t)(void *ctx, const struct imgfs_dirent *de);
 struct imgfs_fs_info {
 	char type[IMGFS_FSTYPE_MAX];
 	char label[256];
-	char uuid[37];
+	uint8_t uuid[16];	/* as on disk; imgfs_uuid_format() for text */
 	uint32_t block_size;
 	uint64_t blocks;
 	uint64_t free_blocks;

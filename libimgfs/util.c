@@ -82,6 +82,14 @@ void imgfs_log(enum imgfs_log_level level, const char *fmt, ...)
 	errno = saved_errno;
 }
 
+void imgfs_uuid_format(const uint8_t u[16], char text[37])
+{
+	snprintf(text, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		 u[12], u[13], u[14], u[15]);
+}
+
 int parse_u64(const char *s, uint64_t *out)
 {
 	const char *digits = s;

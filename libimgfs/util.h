@@ -107,6 +107,9 @@ int imgfs_error_set(struct imgfs_error *err, int code, const char *fmt, ...)
 int for_each_option(char *opts, int (*each)(const char *key, const char *val, void *ctx),
 		    void *ctx);
 
+/* A 16-byte UUID as text, "01234567-89ab-cdef-0123-456789abcdef". */
+void imgfs_uuid_format(const uint8_t uuid[16], char text[37]);
+
 /* Parse an unsigned decimal (or 0x hex) number with an optional k/m/g/t suffix. */
 int parse_u64(const char *s, uint64_t *out);
 

@@ -1294,10 +1294,12 @@ static void check_info(struct ctx *c)
 	struct statvfs sv;
 	_cleanup_free_ char *cmd = xasprintf("dumpe2fs -h %s 2>/dev/null", c->img);
 	_cleanup_free_ char *out = capture("%s", cmd);
-	char features[512] = "", uuid[64] = "";
+	char features[512] = "", uuid[64] = "", info_uuid[37];
 	unsigned long long blocks = 0, inodes = 0, free_inodes = 0;
 	const char *p;
 	int r1 = c->fs->ops->info(c->fs, &info), r2 = c->fs->ops->statfs(c->fs, &sv);
+
+	imgfs_uuid_format(info.uuid, info_uuid);
 
 	if ((p = strstr(out, "Filesystem features:")))
 		sscanf(p, "Filesystem features: %511[^\n]", features);
@@ -1311,7 +1313,7 @@ static void check_info(struct ctx *c)
 		sscanf(p, "Free inodes: %llu", &free_inodes);
 	for (char *e = features + strlen(features); e > features && e[-1] == ' ';)
 		*--e = '\0';
-	ok(r1 == 0 && !strcmp(info.features, features) && !strcmp(info.uuid, uuid) &&
+	ok(r1 == 0 && !strcmp(info.features, features) && !strcmp(info_uuid, uuid) &&
 	   info.blocks == blocks && info.inodes == inodes && info.free_inodes == free_inodes &&
 	   info.block_size == c->bs && !strncmp(info.label, "lbl-", 4) &&
 	   !strcmp(info.type, c->fs->img->fstype),

@@ -312,7 +312,6 @@ int ext4_info(struct imgfs_fs *fs, struct imgfs_fs_info *info)
 {
 	struct ext4_fs *e = EXT4(fs);
 	struct ext2_super_block *sb = e->fs->super;
-	const uint8_t *u = sb->s_uuid;
 	size_t n;
 
 	memset(info, 0, sizeof(*info));
@@ -323,10 +322,7 @@ int ext4_info(struct imgfs_fs *fs, struct imgfs_fs_info *info)
 			 ext2fs_has_feature_journal(sb) ? "ext3" : "ext2");
 	n = strnlen((const char *)sb->s_volume_name, sizeof(sb->s_volume_name));
 	memcpy(info->label, sb->s_volume_name, n);
-	snprintf(info->uuid, sizeof(info->uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-		 u[12], u[13], u[14], u[15]);
+	memcpy(info->uuid, sb->s_uuid, sizeof(info->uuid));
 	info->block_size = e->blocksize;
 	info->blocks = e->blocks_count;
 	info->free_blocks = e->free_blocks;

@@ -327,39 +327,6 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "01234567-89ab-..." into 16 bytes; false when it is not a UUID. */
-static bool parse_uuid(const char *text, uint8_t uuid[16])
-{
-	unsigned n = 0;
-
-	for (const char *p = text; *p; p++) {
-		int hi, lo;
-
-		if (*p == '-')
-			continue;
-		if (n == 16 || !p[1])
-			return false;
-		hi = hexval(p[0]);
-		lo = hexval(p[1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		uuid[n++] = (uint8_t)(hi << 4 | lo);
-		p++;
-	}
-	return n == 16;
-}
-
 static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
 		     struct fuse_iomap_config_out *out)
 {
@@ -379,8 +346,9 @@ static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
 		k->maxbytes = (uint64_t)c.maxbytes;
 	out->s_blocksize = fs->block_size;
 	out->s_maxbytes = (int64_t)k->maxbytes;
-	if (fs->ops->info(fs, &info) == 0 && parse_uuid(info.uuid, (uint8_t *)out->s_uuid)) {
-		out->s_uuid_len = 16;
+	if (fs->ops->info(fs, &info) == 0) {
+		memcpy(out->s_uuid, info.uuid, sizeof(info.uuid));
+		out->s_uuid_len = sizeof(info.uuid);
 		wanted |= FUSE_IOMAP_CONFIG_UUID;
 	}
 	out->flags = wanted & c.flags;

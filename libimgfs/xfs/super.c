@@ -446,15 +446,11 @@ void xfs_feature_names(const struct xfs_fs *x, char *buf, size_t size)
 int xfs_info(struct imgfs_fs *fs, struct imgfs_fs_info *info)
 {
 	struct xfs_fs *x = XFS(fs);
-	const uint8_t *u = x->uuid;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->type, sizeof(info->type), "xfs");
 	snprintf(info->label, sizeof(info->label), "%s", x->label);
-	snprintf(info->uuid, sizeof(info->uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-		 u[12], u[13], u[14], u[15]);
+	memcpy(info->uuid, x->uuid, sizeof(info->uuid));
 	info->block_size = x->blocksize;
 	info->blocks = x->dblocks;
 	info->free_blocks = x->fdblocks;
