@@ -520,6 +520,10 @@ void imgfs_kiomap_reply_entry(fuse_req_t req, struct imgfs_fuse *f,
 {
 	struct fuse_entry_out out = { .nodeid = e->ino, .generation = e->generation };
 
+	if (!imgfs_kiomap_active(&f->kiomap)) {
+		fuse_reply_entry(req, e);
+		return;
+	}
 	split_timeout(e->entry_timeout, &out.entry_valid, &out.entry_valid_nsec);
 	split_timeout(e->attr_timeout, &out.attr_valid, &out.attr_valid_nsec);
 	if (e->ino) {
@@ -533,6 +537,10 @@ void imgfs_kiomap_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct 
 {
 	struct fuse_attr_out out = { 0 };
 
+	if (!imgfs_kiomap_active(&f->kiomap)) {
+		fuse_reply_attr(req, st, f->timeout);
+		return;
+	}
 	split_timeout(f->timeout, &out.attr_valid, &out.attr_valid_nsec);
 	fill_attr(&out.attr, st);
 	imgfs_kiomap_mark(f, st->st_ino, st, &out.attr);

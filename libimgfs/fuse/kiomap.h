@@ -69,7 +69,10 @@ static inline bool imgfs_kiomap_active(const struct imgfs_kiomap *k)
 void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st,
 		       struct fuse_attr *attr);
 
-/* LOOKUP and GETATTR replies carrying the iomap flag (fuse_reply_* cannot). */
+/*
+ * LOOKUP and GETATTR replies: libfuse's own, or under kernel iomap ours,
+ * which carry the flag fuse_reply_entry/attr cannot.
+ */
 void imgfs_kiomap_reply_entry(fuse_req_t req, struct imgfs_fuse *f,
 			      const struct fuse_entry_param *e);
 void imgfs_kiomap_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st);

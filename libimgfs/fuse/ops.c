@@ -102,15 +102,6 @@ static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
 	return imgfs_fuse_entry(f, ino, e);
 }
 
-/* Entry and attribute replies; fuse-iomap needs a flag libfuse cannot set. */
-static void reply_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e)
-{
-	if (imgfs_kiomap_active(&f->kiomap))
-		imgfs_kiomap_reply_entry(req, f, e);
-	else
-		fuse_reply_entry(req, e);
-}
-
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct imgfs_fuse *f = fuse_of(req);
@@ -121,11 +112,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* A negative entry, cached as long as positive ones. */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = f->timeout;
-		reply_entry(req, f, &e);
+		imgfs_kiomap_reply_entry(req, f, &e);
 	} else if (r < 0) {
 		fuse_reply_err(req, imgfs_reply_errno(r));
 	} else {
-		reply_entry(req, f, &e);
+		imgfs_kiomap_reply_entry(req, f, &e);
 	}
 }
 
@@ -149,10 +140,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
-	if (imgfs_kiomap_active(&f->kiomap))
-		imgfs_kiomap_reply_attr(req, f, &st);
-	else
-		fuse_reply_attr(req, &st, f->timeout);
+	imgfs_kiomap_reply_attr(req, f, &st);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t node)
