@@ -282,6 +282,7 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	struct imgfs_fs *fs = f->fs;
 	struct fuse_iomap_begin_in b;
 	struct stat st;
+	unsigned sent = 0;
 	uint64_t ino;
 	int r;
 
@@ -307,13 +308,15 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	/*
 	 * A miss in the kernel's cache: upload the mappings from here on and
 	 * let it look again, which saves one request per mapping uploaded.
+	 * A single one uploaded is the answer itself.
 	 */
-	if (k->upsert_batch && b.pos < (uint64_t)st.st_size &&
-	    upsert_from(f, in->nodeid, ino, (uint64_t)st.st_size, b.pos, &out->read) >= 2) {
+	if (k->upsert_batch && b.pos < (uint64_t)st.st_size)
+		sent = upsert_from(f, in->nodeid, ino, (uint64_t)st.st_size, b.pos, &out->read);
+	if (sent >= 2) {
 		out->read.type = FUSE_IOMAP_TYPE_RETRY_CACHE;
 		out->read.addr = FUSE_IOMAP_NULL_ADDR;
 		out->read.dev = FUSE_IOMAP_DEV_NULL;
-	} else {
+	} else if (sent == 0) {
 		r = map_at(f, ino, b.pos, b.count, b.opflags, &out->read);
 		if (r < 0)
 			return r;
