@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "attach.h"
 #include "fs.h"
 
 struct inspect_args {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "image.h"
+#include "attach.h"
 #include "mount.h"
 #include "spawn.h"
 

@@ -16,8 +16,8 @@
 
 #include "fs.h"
 #include "fuse/session.h"
-#include "sandbox.h"
-#include "spawn.h"
+#include "sandbox/sandbox.h"
+#include "status.h"
 
 #ifdef IMGFS_SANITIZERS
 /*

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 
 #include "fs.h"
-#include "image.h"
+#include "attach.h"
 #include "iomap.h"
 
 #define MAX_INODES 512

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "image.h"
+#include "attach.h"
 #include "util.h"
 
 #define OCI_MOUNT_PREFIX "io.imgfs.mount."

@@ -30,7 +30,7 @@
 #include "fs.h"
 #include "fuse/ops.h"
 #include "fuse/session.h"
-#include "image.h"
+#include "attach.h"
 #include "mount.h"
 #include "tap.h"
 #include "testutil.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "image.h"
+#include "attach.h"
 #include "util.h"
 
 /* A malloc'ed formatted string; tests abort on allocation failure. */

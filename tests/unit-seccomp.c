@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "fuse/fuse_iomap.h"
-#include "seccomp-policy.h"
+#include "sandbox/seccomp-policy.h"
 #include "tap.h"
 
 /*

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Attaching an image, the helper's side: open it with the caller's own
+ * rights, find the filesystem (whole image, partition or byte offset) and
+ * name its type with libblkid.  The server never runs this code.
+ */
 #include "config.h"
 
 #include <blkid/blkid.h>
@@ -6,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "image.h"
+#include "attach.h"
 
 static void blkid_probep(blkid_probe *pr)
 {
@@ -14,12 +19,6 @@ static void blkid_probep(blkid_probe *pr)
 		blkid_free_probe(*pr);
 }
 #define _cleanup_probe_ _cleanup_(blkid_probep)
-
-bool imgfs_fstype_supported(const char *fstype)
-{
-	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") ||
-	       !strcmp(fstype, "ext4") || !strcmp(fstype, "xfs");
-}
 
 int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
 			     struct imgfs_error *err)
@@ -70,26 +69,6 @@ static bool fstype_matches(const char *want, const char *found)
 	if (!strcmp(want, "ext4"))
 		return !strncmp(found, "ext", 3);
 	return !strcmp(want, found);
-}
-
-static int image_size(int fd, const struct stat *st, uint64_t *size)
-{
-	off_t end;
-
-	if (S_ISREG(st->st_mode)) {
-		*size = (uint64_t)st->st_size;
-		return 0;
-	}
-	/*
-	 * A block device's size, without BLKGETSIZE64: the sandboxed server
-	 * checks its range here too, and its seccomp policy has no such ioctl.
-	 * Every read is a pread, so moving the offset is harmless.
-	 */
-	end = lseek(fd, 0, SEEK_END);
-	if (end < 0)
-		return -errno;
-	*size = (uint64_t)end;
-	return 0;
 }
 
 /* Find partition @partno (1-based) in a GPT or MBR table. */
@@ -168,22 +147,6 @@ static int probe_fstype(struct imgfs_image *img, const char *want, struct imgfs_
 	return 0;
 }
 
-static struct imgfs_image *image_new(int fd, const char *path)
-{
-	struct imgfs_image *img = calloc(1, sizeof(*img));
-
-	if (!img)
-		return NULL;
-	img->path = strdup(path);
-	if (!img->path) {
-		free(img);
-		return NULL;
-	}
-	img->fd = fd;
-	img->data_fd = -1;
-	return img;
-}
-
 /*
  * A second open file description of the image already open on @fd, made
  * through /proc/self/fd so that it is the same file whatever happened to
@@ -222,13 +185,13 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return imgfs_error_set(err, EINVAL, "%s: not a regular file or block device", path);
-	img = image_new(fd, path);
+	img = imgfs_image_new(fd, path);
 	if (!img)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
 	fd = -1;
 	img->block_device = S_ISBLK(st.st_mode);
 	img->writable = opts->writable;
-	r = image_size(img->fd, &st, &img->size);
+	r = imgfs_image_size(img->fd, &st, &img->size);
 	if (r < 0)
 		return imgfs_error_set(err, -r, "%s: cannot get size: %s", path, strerror(-r));
 	if (opts->has_offset) {
@@ -254,55 +217,3 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 	return 0;
 }
 
-int imgfs_image_from_fd(int fd, int data_fd, const char *name, uint64_t offset,
-			uint64_t size, const char *fstype, bool writable,
-			struct imgfs_image **out, struct imgfs_error *err)
-{
-	struct imgfs_image *img;
-	struct stat st;
-	uint64_t total = 0;
-	int r;
-
-	if (fstat(fd, &st) < 0)
-		return imgfs_error_set(err, errno, "image descriptor %d: %s", fd, strerror(errno));
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return imgfs_error_set(err, EINVAL, "image descriptor %d: not a file or block device", fd);
-	r = image_size(fd, &st, &total);
-	if (r < 0)
-		return imgfs_error_set(err, -r, "image descriptor %d: %s", fd, strerror(-r));
-	if (offset > total || size > total - offset)
-		return imgfs_error_set(err, EINVAL, "filesystem range lies outside the image");
-	if (strlen(fstype) >= IMGFS_FSTYPE_MAX || !imgfs_fstype_supported(fstype))
-		return imgfs_error_set(err, EMEDIUMTYPE, "unsupported filesystem type %s", fstype);
-	img = image_new(fd, name ? name : "image");
-	if (!img)
-		return imgfs_error_set(err, ENOMEM, "out of memory");
-	img->data_fd = data_fd >= 0 ? data_fd : fd;
-	/* File data is mostly read in runs: let the kernel read further ahead. */
-	if (data_fd >= 0)
-		posix_fadvise(data_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	img->offset = offset;
-	img->size = size;
-	img->block_device = S_ISBLK(st.st_mode);
-	img->writable = writable;
-	snprintf(img->fstype, sizeof(img->fstype), "%s", fstype);
-	*out = img;
-	return 0;
-}
-
-void imgfs_image_close(struct imgfs_image *img)
-{
-	if (img->data_fd >= 0 && img->data_fd != img->fd)
-		close(img->data_fd);
-	if (img->fd >= 0)
-		close(img->fd);
-	free(img->path);
-	free(img);
-}
-
-int imgfs_image_pread(const struct imgfs_image *img, void *buf, size_t len, uint64_t pos)
-{
-	if (pos > img->size || len > img->size - pos)
-		return -EUCLEAN;
-	return read_full(img->fd, buf, len, (off_t)(img->offset + pos));
-}

@@ -21,7 +21,7 @@
 #include <linux/securebits.h>
 
 #include "sandbox.h"
-#include "spawn.h"
+#include "status.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL	/* Linux 6.9: a pidfd that signals one thread's exit */

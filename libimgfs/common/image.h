@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * An image: an open file or block device and the byte range inside it that
- * holds one filesystem.  The helper opens it with the caller's credentials;
- * the server only ever receives the descriptor.
+ * holds one filesystem.  The helper opens it with the caller's credentials
+ * (helper/attach.h); the server only ever receives the descriptors.
  */
 #ifndef IMGFS_IMAGE_H
 #define IMGFS_IMAGE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -31,29 +32,6 @@ struct imgfs_image {
 	char *path;		/* for messages only; never reopened */
 };
 
-struct imgfs_image_options {
-	bool writable;
-	bool has_offset;
-	uint64_t offset;	/* byte offset, with has_offset */
-	unsigned partition;	/* 1-based partition number, 0 = none */
-	const char *fstype;	/* "auto" or NULL to probe, else required type */
-};
-
-/*
- * Apply one -o KEY[=VALUE] that locates the filesystem: offset=, partition=
- * or type=.  Returns 0 when applied, 1 when @key is none of these (the
- * caller's own option), or -EINVAL with the reason in @err.
- */
-int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
-			     struct imgfs_error *err);
-
-/* After all options: reject combinations that exclude each other. */
-int imgfs_image_check_options(const struct imgfs_image_options *o, struct imgfs_error *err);
-
-/* Open @path, locate the filesystem and probe its type. */
-int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
-		     struct imgfs_image **out, struct imgfs_error *err);
-
 /*
  * Wrap the descriptors received from the helper (the server's side):
  * @data_fd must be another open file description of @fd's image, or -1 to
@@ -64,6 +42,12 @@ int imgfs_image_from_fd(int fd, int data_fd, const char *name, uint64_t offset,
 			struct imgfs_image **out, struct imgfs_error *err);
 
 void imgfs_image_close(struct imgfs_image *img);
+
+/* A new image on open descriptor @fd (owned from now on); NULL if out of memory. */
+struct imgfs_image *imgfs_image_new(int fd, const char *path);
+
+/* The size of the regular file or block device on @fd, described by @st. */
+int imgfs_image_size(int fd, const struct stat *st, uint64_t *size);
 
 /* Read @len bytes at filesystem byte @pos, bounds-checked against the image. */
 int imgfs_image_pread(const struct imgfs_image *img, void *buf, size_t len, uint64_t pos);
