@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * imgfs-inspect: show what imgfs sees in an image — the filesystem's
- * superblock facts and, for chosen files, the mappings the backend's
- * iomap_begin() returns, one row per mapping.  It reads through the same
+ * superblock facts and, for chosen files, the mappings the mapping
+ * engine returns, one row per mapping.  It reads through the same
  * library as the server, so its output is what a mount would be served.
  */
 #include "config.h"
@@ -15,6 +15,7 @@
 
 #include "attach.h"
 #include "fs.h"
+#include "iomap.h"
 
 struct inspect_args {
 	const char *image;
@@ -279,7 +280,7 @@ static void print_mapping(const struct imgfs_iomap *map, uint64_t end, uint32_t 
 }
 
 /*
- * Walk iomap_begin() from offset 0 to i_size, as a read would, and print
+ * Walk the mappings from offset 0 to i_size, as a read would, and print
  * every mapping it returns, unmerged: a row is what one call answered.
  * A mapping or hole running past EOF is shown up to the block holding the
  * last byte (an XFS extent preallocated past EOF can start before it).
@@ -293,20 +294,18 @@ static int print_mappings(struct imgfs_fs *fs, const char *path, uint64_t ino, u
 
 	printf("%6s  %21s  %21s  %10s  %s\n", "ext", "logical", "physical", "length", "flags");
 	while (pos < isize) {
-		struct imgfs_iomap map = { 0 };
+		struct imgfs_mapping m;
 		uint64_t end;
 		int r;
 
-		r = fs->ops->iomap_begin(fs, ino, pos, isize - pos, IMGFS_IOMAP_OP_REPORT, &map);
-		if (r == 0)
-			r = imgfs_iomap_check(&map, ino, pos, fs->img->size);
+		r = imgfs_iomap_at(fs, ino, pos, isize - pos, IMGFS_IOMAP_OP_REPORT, &m);
 		if (r < 0)
 			return r;
-		end = map.offset + map.length;
-		if (map.type != IMGFS_IOMAP_HOLE)
-			print_mapping(&map, MIN(end, end_blocks), bs, count++, isize);
+		end = m.map.offset + m.map.length;
+		if (m.map.type != IMGFS_IOMAP_HOLE)
+			print_mapping(&m.map, MIN(end, end_blocks), bs, count++, isize);
 		else if (holes)
-			print_mapping(&map, MIN(end, end_blocks), bs, -1, isize);
+			print_mapping(&m.map, MIN(end, end_blocks), bs, -1, isize);
 		pos = end;
 	}
 	printf("%s: %d extent%s found\n", path, count, count == 1 ? "" : "s");

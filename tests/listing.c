@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "fs.h"
+#include "fuse/conn.h"
 #include "fuse/ops.h"
 #include "fuse/session.h"
 #include "attach.h"

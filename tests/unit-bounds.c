@@ -252,7 +252,7 @@ static int op_iomap(struct imgfs_fs *fs, const char *img)
 	uint64_t ino;
 	int r = lookup_path(fs, "file", &ino);
 
-	return r < 0 ? r : fs->ops->iomap_begin(fs, ino, 1 << 20, 4096, 0, &map);
+	return r < 0 ? r : fs->iomap_ops->iomap_begin(fs, ino, 1 << 20, 4096, 0, &map);
 }
 
 static int op_listxattr(struct imgfs_fs *fs, const char *img)

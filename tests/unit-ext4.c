@@ -871,7 +871,7 @@ static int our_bmap(struct ctx *c, uint64_t ino, uint64_t lblk, uint64_t *pblk, 
 {
 	struct imgfs_iomap m = { 0 };
 	uint64_t pos = lblk * c->bs;
-	int r = c->fs->ops->iomap_begin(c->fs, ino, pos, c->bs, 0, &m);
+	int r = c->fs->iomap_ops->iomap_begin(c->fs, ino, pos, c->bs, 0, &m);
 
 	if (r < 0)
 		return r;
@@ -897,7 +897,7 @@ static size_t sample_blocks(struct ctx *c, uint64_t ino, uint64_t nblocks, uint6
 	for (uint64_t pos = 0; pos < nblocks * c->bs && n + 3 < max;) {
 		struct imgfs_iomap m = { 0 };
 
-		if (c->fs->ops->iomap_begin(c->fs, ino, pos, c->bs, 0, &m) < 0 || !m.length)
+		if (c->fs->iomap_ops->iomap_begin(c->fs, ino, pos, c->bs, 0, &m) < 0 || !m.length)
 			break;
 		out[n++] = pos / c->bs;
 		if (m.offset + m.length - c->bs > pos)
@@ -913,7 +913,7 @@ static bool is_inline(struct ctx *c, uint64_t ino)
 {
 	struct imgfs_iomap m = { 0 };
 
-	return c->fs->ops->iomap_begin(c->fs, ino, 0, 1, 0, &m) == 0 &&
+	return c->fs->iomap_ops->iomap_begin(c->fs, ino, 0, 1, 0, &m) == 0 &&
 	       m.type == IMGFS_IOMAP_INLINE;
 }
 
@@ -1336,12 +1336,12 @@ static void check_bad_requests(struct ctx *c)
 	size_t len;
 	int r1 = c->fs->ops->getattr(c->fs, 0, &st);
 	int r2 = c->fs->ops->getattr(c->fs, 1ULL << 40, &st);
-	int r3 = c->fs->ops->iomap_begin(c->fs, dirino, 0, 4096, 0, &m);
+	int r3 = c->fs->iomap_ops->iomap_begin(c->fs, dirino, 0, 4096, 0, &m);
 	int r4 = c->fs->ops->readlink(c->fs, dirino, buf, sizeof(buf), &len);
 	int r5 = -1, r6 = c->fs->ops->getattr(c->fs, 7, &st);
 
 	if (c->fs->ops->lookup(c->fs, c->fs->root_ino, "hello", 5, &ino) == 0)
-		r5 = c->fs->ops->iomap_begin(c->fs, ino, 0, 4096, IMGFS_IOMAP_OP_WRITE, &m);
+		r5 = c->fs->iomap_ops->iomap_begin(c->fs, ino, 0, 4096, IMGFS_IOMAP_OP_WRITE, &m);
 	ok(r1 == -ENOENT && r2 == -ENOENT && r3 == -EINVAL && r4 == -EINVAL && r5 == -EROFS &&
 	   r6 == -ENOENT,
 	   "%s: inode 0/out of range/reserved ENOENT, iomap of a dir EINVAL, write EROFS",
@@ -1642,7 +1642,7 @@ static void test_damage(const char *img, const char *imgc, const char *work)
 	/* Extent header magic in an inode: libext2fs's header check, or the inode checksum. */
 	if ((fs = open_damaged(img, work, inode_offset(img, "/medium", 1024) + 0x28, 0xff, &image))) {
 		fs->ops->lookup(fs, fs->root_ino, "medium", 6, &ino);
-		is_int(fs->ops->iomap_begin(fs, ino, 0, 1024, 0, &m), -EUCLEAN,
+		is_int(fs->iomap_ops->iomap_begin(fs, ino, 0, 1024, 0, &m), -EUCLEAN,
 		       "corruption: a bad extent header is EUCLEAN");
 		close_fs(fs, image);
 	}

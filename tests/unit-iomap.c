@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fs.h"
+#include "iomap.h"
 #include "tap.h"
 
 #define BS 1024U
@@ -56,6 +57,9 @@ static int fake_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, voi
 
 static const struct imgfs_fs_ops fake_ops = {
 	.name = "fake",
+};
+
+static const struct imgfs_iomap_ops fake_iomap_ops = {
 	.iomap_begin = fake_iomap_begin,
 	.read_inline = fake_read_inline,
 };
@@ -210,7 +214,7 @@ static void test_rejects(struct fake_fs *f)
 int main(void)
 {
 	struct imgfs_image *img = NULL;
-	struct fake_fs f = { .fs = { .ops = &fake_ops, .block_size = BS } };
+	struct fake_fs f = { .fs = { .ops = &fake_ops, .iomap_ops = &fake_iomap_ops, .block_size = BS } };
 
 	imgfs_log_setup("unit-iomap", IMGFS_LOG_ERR, false);
 	if (make_image(&img) < 0)

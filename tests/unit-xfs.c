@@ -308,7 +308,7 @@ static void check_iomap(struct imgfs_fs *fs, const char *img, const char *path,
 
 		if (ext[i].off > next) {
 			/* A hole before this extent, up to its start. */
-			r = fs->ops->iomap_begin(fs, ino, next * bs, bs, 0, &m);
+			r = fs->iomap_ops->iomap_begin(fs, ino, next * bs, bs, 0, &m);
 			if (r || m.type != IMGFS_IOMAP_HOLE || m.offset != next * bs ||
 			    m.offset + m.length != ext[i].off * bs) {
 				if (!bad++)
@@ -316,7 +316,7 @@ static void check_iomap(struct imgfs_fs *fs, const char *img, const char *path,
 					     next, r, m.type, m.offset, m.length);
 			}
 		}
-		r = fs->ops->iomap_begin(fs, ino, ext[i].off * bs + bs / 2, bs, 0, &m);
+		r = fs->iomap_ops->iomap_begin(fs, ino, ext[i].off * bs + bs / 2, bs, 0, &m);
 		if (r || m.offset != ext[i].off * bs || m.length != ext[i].count * bs ||
 		    m.type != (ext[i].unwritten ? IMGFS_IOMAP_UNWRITTEN : IMGFS_IOMAP_MAPPED) ||
 		    m.addr != (ext[i].agno * agblocks + ext[i].agbno) * bs) {
@@ -434,7 +434,7 @@ static int try_ops(void *arg)
 	case 1:
 		return a->fs->ops->readlink(a->fs, a->ino, buf, sizeof(buf), &len);
 	default:
-		return a->fs->ops->iomap_begin(a->fs, a->ino, 100 * 1024, 1, 0, &m);
+		return a->fs->iomap_ops->iomap_begin(a->fs, a->ino, 100 * 1024, 1, 0, &m);
 	}
 }
 
@@ -527,11 +527,11 @@ static void check_proto_image(const char *img, const char *name, unsigned bs)
 	{
 		struct imgfs_iomap m;
 
-		ok(fs->ops->iomap_begin(fs, ino, 0, 1, IMGFS_IOMAP_OP_WRITE, &m) == -EROFS,
+		ok(fs->iomap_ops->iomap_begin(fs, ino, 0, 1, IMGFS_IOMAP_OP_WRITE, &m) == -EROFS,
 		   "%s: iomap for writing is EROFS", name);
-		ok(fs->ops->iomap_begin(fs, db_ino(img, "/sub"), 0, 1, 0, &m) == -EINVAL,
+		ok(fs->iomap_ops->iomap_begin(fs, db_ino(img, "/sub"), 0, 1, 0, &m) == -EINVAL,
 		   "%s: iomap of a directory is EINVAL", name);
-		ok(fs->ops->iomap_begin(fs, ino, (uint64_t)INT64_MAX - 5, 1, 0, &m) == 0 &&
+		ok(fs->iomap_ops->iomap_begin(fs, ino, (uint64_t)INT64_MAX - 5, 1, 0, &m) == 0 &&
 		   m.type == IMGFS_IOMAP_HOLE && m.offset + m.length == (uint64_t)INT64_MAX,
 		   "%s: iomap near the largest offset is a hole that ends there", name);
 	}

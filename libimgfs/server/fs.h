@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The backend interface: one vtable every filesystem implements, in the
- * spirit of the kernel's inode operations plus iomap_ops.
+ * The backend interface, in three parts as the kernel splits a filesystem:
+ *
+ *   imgfs_fs_ops     metadata: names, attributes, directories, links and
+ *                    xattrs (the kernel's super and inode_operations);
+ *   imgfs_iomap_ops  mappings of file ranges to the device, and the bytes
+ *                    of files kept inline (iomap_ops and address_space
+ *                    operations).  Only the mapping engine (iomap.h)
+ *                    calls them;
+ *   imgfs_write_ops  every change, NULL for a read-only backend.
  *
  * Inode numbers are the filesystem's own.  Every operation returns 0 or a
  * negative errno; corrupt metadata is -EUCLEAN after one log line naming
@@ -16,9 +23,11 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "image.h"
-#include "iomap.h"
+#include "iomap-types.h"
 #include "util.h"
 
 struct imgfs_fs;
@@ -47,6 +56,7 @@ struct imgfs_fs_info {
 	char features[512];	/* space-separated, as the native tools name them */
 };
 
+/* Metadata. */
 struct imgfs_fs_ops {
 	const char *name;
 	void (*close)(struct imgfs_fs *fs);
@@ -72,20 +82,134 @@ struct imgfs_fs_ops {
 	int (*listxattr)(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 	int (*getxattr)(struct imgfs_fs *fs, uint64_t ino, const char *name, void *buf,
 			size_t size, size_t *len);
-	/* Map the file range at @pos (up to @len bytes) of regular file @ino. */
+};
+
+/* Mappings: called by the engine (iomap.c) only, which checks what they return. */
+struct imgfs_iomap_ops {
+	/*
+	 * Map the file range at @pos (up to @len bytes) of regular file @ino:
+	 * the extent around @pos, of any length that covers it.  With
+	 * IMGFS_IOMAP_OP_WRITE the range is about to be written: allocate
+	 * what is missing (UNWRITTEN until ioend, IMGFS_IOMAP_F_NEW).
+	 */
 	int (*iomap_begin)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 			   unsigned opflags, struct imgfs_iomap *map);
 	/*
-	 * Copy INLINE data of @ino at @pos; returns 0 with *@done bytes, or
-	 * -EINVAL when @ino is not a regular file with inline data (asking
-	 * for 0 bytes tells which files have it, empty ones included).
+	 * Optional, for mappings with IMGFS_IOMAP_F_WANT_END: the I/O on
+	 * @map wrote @written of the @len bytes at @pos; release what
+	 * iomap_begin reserved beyond them.
 	 */
+	int (*iomap_end)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+			 uint64_t written, unsigned opflags, const struct imgfs_iomap *map);
+	/*
+	 * Write-side, NULL for a read-only backend: @len bytes written at
+	 * @pos reached the device (or failed with @error < 0).  Convert
+	 * unwritten extents (IMGFS_IOEND_UNWRITTEN) and raise i_size
+	 * (IMGFS_IOEND_APPEND); *@newsize is the size after.
+	 */
+	int (*ioend)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		     unsigned ioend_flags, int error, uint64_t *newsize);
+	/*
+	 * Whether regular file @ino keeps its data inline (in metadata, not
+	 * on the device), even none of it.  Such a file's mappings are
+	 * INLINE, and ->read_inline gives their bytes.
+	 */
+	int (*has_inline)(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
+	/* Copy inline data of @ino at @pos; 0 with *@done bytes (short at its end). */
 	int (*read_inline)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 			   size_t len, size_t *done);
+	/* Write-side: store @len bytes at @pos inline, or -E2BIG when they do not fit there. */
+	int (*write_inline)(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const void *buf,
+			    size_t len);
+};
+
+/* Who creates an inode, and what it is (create, mknod, mkdir, symlink). */
+struct imgfs_new_inode {
+	mode_t mode;		/* type and permissions, the caller's umask applied */
+	dev_t rdev;		/* character and block devices */
+	uid_t uid;		/* the creator; the backend applies a setgid parent's group */
+	gid_t gid;
+};
+
+/* setattr: which fields of struct imgfs_setattr to apply. */
+#define IMGFS_SET_MODE		(1U << 0)
+#define IMGFS_SET_UID		(1U << 1)
+#define IMGFS_SET_GID		(1U << 2)
+#define IMGFS_SET_SIZE		(1U << 3)	/* truncate up or down */
+#define IMGFS_SET_ATIME		(1U << 4)
+#define IMGFS_SET_MTIME		(1U << 5)
+#define IMGFS_SET_CTIME		(1U << 6)
+#define IMGFS_SET_ATIME_NOW	(1U << 7)	/* utimensat's UTIME_NOW */
+#define IMGFS_SET_MTIME_NOW	(1U << 8)
+
+struct imgfs_setattr {
+	unsigned valid;		/* IMGFS_SET_*; a field not named stays as it is */
+	mode_t mode;		/* permission bits only */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+};
+
+/* rename's @flags: the values of renameat2(2). */
+#define IMGFS_RENAME_NOREPLACE	(1U << 0)
+#define IMGFS_RENAME_EXCHANGE	(1U << 1)
+
+/*
+ * Changes, for a read-write backend; a read-only one has none (NULL).
+ * Names are @len bytes, no '/' and not NUL-terminated.  Each op updates
+ * ctime and mtime where the kernel's own filesystems do, and a change is
+ * durable only after fsync or syncfs.
+ */
+struct imgfs_write_ops {
+	int (*create)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		      const struct imgfs_new_inode *ni, uint64_t *ino);
+	/* FIFOs, sockets, character and block devices. */
+	int (*mknod)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		     const struct imgfs_new_inode *ni, uint64_t *ino);
+	int (*mkdir)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		     const struct imgfs_new_inode *ni, uint64_t *ino);
+	/* @target is @target_len bytes. */
+	int (*symlink)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		       const char *target, size_t target_len, const struct imgfs_new_inode *ni,
+		       uint64_t *ino);
+	int (*link)(struct imgfs_fs *fs, uint64_t ino, uint64_t dir, const char *name,
+		    size_t len);
+	/*
+	 * Remove a name; *@ino is the inode it named.  An inode left with no
+	 * links stays (on the orphan list) until ->evict.
+	 */
+	int (*unlink)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		      uint64_t *ino);
+	int (*rmdir)(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		     uint64_t *ino);
+	/*
+	 * Move a name, or swap two (IMGFS_RENAME_EXCHANGE); directories
+	 * across parents get their ".." and link counts.  *@replaced is the
+	 * inode a replaced name named, or 0.
+	 */
+	int (*rename)(struct imgfs_fs *fs, uint64_t olddir, const char *oldname, size_t oldlen,
+		      uint64_t newdir, const char *newname, size_t newlen, unsigned flags,
+		      uint64_t *replaced);
+	/* Apply @sa; a size change maps, frees and zeroes as truncate(2) does. */
+	int (*setattr)(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *sa);
+	/* @flags: XATTR_CREATE, XATTR_REPLACE or 0. */
+	int (*setxattr)(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
+			size_t size, int flags);
+	int (*removexattr)(struct imgfs_fs *fs, uint64_t ino, const char *name);
+	/* @mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE. */
+	int (*fallocate)(struct imgfs_fs *fs, uint64_t ino, int mode, uint64_t pos,
+			 uint64_t len);
+	int (*fsync)(struct imgfs_fs *fs, uint64_t ino, bool datasync);
+	int (*syncfs)(struct imgfs_fs *fs);
+	/* No reference to @ino is left: free it if it has no links either. */
+	int (*evict)(struct imgfs_fs *fs, uint64_t ino);
 };
 
 struct imgfs_fs {
 	const struct imgfs_fs_ops *ops;
+	const struct imgfs_iomap_ops *iomap_ops;
+	const struct imgfs_write_ops *write_ops;	/* NULL: read-only */
 	struct imgfs_image *img;	/* borrowed: the caller closes it */
 	uint64_t root_ino;
 	uint32_t block_size;

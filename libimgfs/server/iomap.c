@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The iomap engine: checks every mapping a backend hands it, then turns
- * mappings into read segments.  Backends only describe; this file moves
- * no metadata and trusts nothing it is given.
+ * The mapping engine: the only caller of the backends' mapping ops.  It
+ * checks every mapping a backend hands it, places it on the device, and
+ * turns mappings into read segments.  Backends only describe; this file
+ * moves no metadata and trusts nothing it is given.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include "fs.h"
 #include "iomap.h"
 
 const char imgfs_zero_buf[IMGFS_ZERO_SIZE];
@@ -40,13 +40,66 @@ int imgfs_iomap_check(const struct imgfs_iomap *map, uint64_t ino, uint64_t pos,
 	}
 }
 
+int imgfs_iomap_at(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		   unsigned opflags, struct imgfs_mapping *m)
+{
+	const struct imgfs_image *img = fs->img;
+	int r;
+
+	if ((opflags & IMGFS_IOMAP_OP_ANY_WRITE) && !fs->write_ops)
+		return -EROFS;
+	*m = (struct imgfs_mapping){ .fd = -1, .dev_addr = IMGFS_IOMAP_NULL_ADDR };
+	r = fs->iomap_ops->iomap_begin(fs, ino, pos, len, opflags, &m->map);
+	if (r < 0)
+		return r;
+	r = imgfs_iomap_check(&m->map, ino, pos, img->size);
+	if (r < 0)
+		return r;
+	if (m->map.type == IMGFS_IOMAP_MAPPED || m->map.type == IMGFS_IOMAP_UNWRITTEN) {
+		m->fd = img->data_fd;
+		m->dev_addr = img->offset + m->map.addr;
+	}
+	return 0;
+}
+
+int imgfs_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		    uint64_t written, unsigned opflags, const struct imgfs_mapping *m)
+{
+	if (!(m->map.flags & IMGFS_IOMAP_F_WANT_END) || !fs->iomap_ops->iomap_end)
+		return 0;
+	return fs->iomap_ops->iomap_end(fs, ino, pos, len, MIN(written, len), opflags, &m->map);
+}
+
+int imgfs_iomap_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		      unsigned ioend_flags, int error, uint64_t *newsize)
+{
+	if (!fs->write_ops || !fs->iomap_ops->ioend)
+		return -EROFS;
+	return fs->iomap_ops->ioend(fs, ino, pos, len, ioend_flags, error, newsize);
+}
+
+int imgfs_iomap_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline)
+{
+	*has_inline = false;
+	return fs->iomap_ops->has_inline ? fs->iomap_ops->has_inline(fs, ino, has_inline) : 0;
+}
+
+void imgfs_iomap_device(const struct imgfs_fs *fs, struct imgfs_iomap_device *dev)
+{
+	*dev = (struct imgfs_iomap_device){
+		.fd = fs->img->fd,
+		.block_device = fs->img->block_device,
+		.name = fs->img->path,
+	};
+}
+
 /* Append a segment, merging it with the previous one where they touch. */
 static int add_seg(struct imgfs_read_seg *segs, int nsegs, int max_segs,
-		   int64_t dev_pos, const void *mem, uint64_t len)
+		   int fd, int64_t dev_pos, const void *mem, uint64_t len)
 {
 	struct imgfs_read_seg *last = nsegs ? &segs[nsegs - 1] : NULL;
 
-	if (last && dev_pos >= 0 && last->dev_pos >= 0 &&
+	if (last && fd >= 0 && last->fd == fd &&
 	    (uint64_t)last->dev_pos + last->len == (uint64_t)dev_pos) {
 		last->len += len;
 		return nsegs;
@@ -59,6 +112,7 @@ static int add_seg(struct imgfs_read_seg *segs, int nsegs, int max_segs,
 	if (nsegs >= max_segs)
 		return -E2BIG;
 	segs[nsegs].len = len;
+	segs[nsegs].fd = fd;
 	segs[nsegs].dev_pos = dev_pos;
 	segs[nsegs].mem = mem;
 	return nsegs + 1;
@@ -68,7 +122,6 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			  uint64_t pos, uint64_t len, struct imgfs_read_seg *segs,
 			  int max_segs, void *inline_buf, size_t inline_size)
 {
-	const struct imgfs_image *img = fs->img;
 	uint64_t end, inline_used = 0;
 	int nsegs = 0;
 
@@ -77,23 +130,19 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 	end = isize - pos < len ? isize : pos + len;
 
 	while (pos < end) {
-		struct imgfs_iomap map = { 0 };
+		struct imgfs_mapping m;
 		uint64_t chunk;
 		int r;
 
-		r = fs->ops->iomap_begin(fs, ino, pos, end - pos, 0, &map);
+		r = imgfs_iomap_at(fs, ino, pos, end - pos, 0, &m);
 		if (r < 0)
 			return r;
-		r = imgfs_iomap_check(&map, ino, pos, img->size);
-		if (r < 0)
-			return r;
-		chunk = MIN(map.offset + map.length - pos, end - pos);
+		chunk = MIN(m.map.offset + m.map.length - pos, end - pos);
 
-		switch (map.type) {
+		switch (m.map.type) {
 		case IMGFS_IOMAP_MAPPED:
-			nsegs = add_seg(segs, nsegs, max_segs,
-					(int64_t)(img->offset + map.addr + (pos - map.offset)),
-					NULL, chunk);
+			nsegs = add_seg(segs, nsegs, max_segs, m.fd,
+					(int64_t)(m.dev_addr + (pos - m.map.offset)), NULL, chunk);
 			break;
 		case IMGFS_IOMAP_INLINE: {
 			size_t done = 0;
@@ -101,20 +150,20 @@ int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 			if (chunk > inline_size - inline_used)
 				return fs_corrupt("inode %llu: inline data larger than its inode allows",
 						  (unsigned long long)ino);
-			r = fs->ops->read_inline(fs, ino, pos, (char *)inline_buf + inline_used,
+			r = fs->iomap_ops->read_inline(fs, ino, pos, (char *)inline_buf + inline_used,
 						 chunk, &done);
 			if (r < 0)
 				return r;
 			/* Inline data shorter than i_size reads as zeros after it. */
 			memset((char *)inline_buf + inline_used + done, 0, chunk - done);
-			nsegs = add_seg(segs, nsegs, max_segs, -1,
+			nsegs = add_seg(segs, nsegs, max_segs, -1, -1,
 					(char *)inline_buf + inline_used, chunk);
 			inline_used += chunk;
 			break;
 		}
 		default:	/* holes and unwritten extents read as zeros */
 			chunk = MIN(chunk, IMGFS_ZERO_SIZE);
-			nsegs = add_seg(segs, nsegs, max_segs, -1, imgfs_zero_buf, chunk);
+			nsegs = add_seg(segs, nsegs, max_segs, -1, -1, imgfs_zero_buf, chunk);
 			break;
 		}
 		if (nsegs < 0)
@@ -130,22 +179,19 @@ int imgfs_iomap_seek(struct imgfs_fs *fs, uint64_t ino, uint64_t isize, uint64_t
 	if (pos >= isize)
 		return -ENXIO;
 	while (pos < isize) {
-		struct imgfs_iomap map = { 0 };
+		struct imgfs_mapping m;
 		bool is_data;
 		int r;
 
-		r = fs->ops->iomap_begin(fs, ino, pos, isize - pos, IMGFS_IOMAP_OP_REPORT, &map);
+		r = imgfs_iomap_at(fs, ino, pos, isize - pos, IMGFS_IOMAP_OP_REPORT, &m);
 		if (r < 0)
 			return r;
-		r = imgfs_iomap_check(&map, ino, pos, fs->img->size);
-		if (r < 0)
-			return r;
-		is_data = map.type == IMGFS_IOMAP_MAPPED || map.type == IMGFS_IOMAP_INLINE;
+		is_data = m.map.type == IMGFS_IOMAP_MAPPED || m.map.type == IMGFS_IOMAP_INLINE;
 		if (is_data == data) {
 			*result = pos;
 			return 0;
 		}
-		pos = map.offset + map.length;
+		pos = m.map.offset + m.map.length;
 	}
 	if (data)
 		return -ENXIO;
@@ -171,8 +217,8 @@ ssize_t imgfs_iomap_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,
 	if (nsegs < 0)
 		return nsegs;
 	for (int i = 0; i < nsegs; i++) {
-		if (segs[i].dev_pos >= 0) {
-			int r = read_full(fs->img->data_fd, p, segs[i].len, segs[i].dev_pos);
+		if (segs[i].fd >= 0) {
+			int r = read_full(segs[i].fd, p, segs[i].len, segs[i].dev_pos);
 
 			if (r < 0)
 				return r;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * File-range to device-range mappings, modelled on the kernel's iomap.
+ * The mapping engine: the one door between file data and the backends.
  *
- * A backend's iomap_begin() describes the extent of a file around one
- * position; the engine here turns mappings into data.  The same mappings
- * are what the fuse-iomap protocol hands the kernel, so this is the one
- * data path for both.
+ * It is the only caller of a backend's mapping ops (fs.h).  Every mapping
+ * passes through imgfs_iomap_at(), which checks it against the image and
+ * says where its bytes are: on which descriptor, at which position (the
+ * filesystem's offset in the image added).  Its users: the userspace read
+ * path (plan_read, read), SEEK_DATA/SEEK_HOLE, fuse-iomap's BEGIN and
+ * uploads (fuse/kiomap.c), and imgfs-inspect's extent table.  Nobody else
+ * reads struct imgfs_image for file data.
  */
 #ifndef IMGFS_IOMAP_H
 #define IMGFS_IOMAP_H
@@ -14,52 +17,73 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct imgfs_fs;
+#include "fs.h"
+#include "iomap-types.h"
 
-/* Mapping types; the values are the fuse-iomap protocol's. */
-enum imgfs_iomap_type {
-	IMGFS_IOMAP_HOLE = 0,		/* no blocks: reads as zeros */
-	IMGFS_IOMAP_DELALLOC = 1,	/* not produced by read-only backends */
-	IMGFS_IOMAP_MAPPED = 2,		/* blocks at addr on the device */
-	IMGFS_IOMAP_UNWRITTEN = 3,	/* allocated but unwritten: zeros */
-	IMGFS_IOMAP_INLINE = 4,		/* data lives in metadata: read_inline() */
-};
-
-#define IMGFS_IOMAP_NULL_ADDR UINT64_MAX
-
-/* Operation flags for iomap_begin, as the protocol numbers them. */
-#define IMGFS_IOMAP_OP_WRITE	(1U << 0)
-#define IMGFS_IOMAP_OP_REPORT	(1U << 2)
-
-struct imgfs_iomap {
-	uint64_t offset;	/* file offset of the mapping, bytes */
-	uint64_t length;	/* bytes, > 0 */
-	uint64_t addr;		/* device byte address, or IMGFS_IOMAP_NULL_ADDR */
-	uint16_t type;		/* enum imgfs_iomap_type */
-	uint16_t flags;
+/* A checked mapping, and where its bytes are. */
+struct imgfs_mapping {
+	struct imgfs_iomap map;	/* as the backend gave it: addr is a filesystem byte */
+	int fd;			/* MAPPED, UNWRITTEN: the descriptor holding the bytes, else -1 */
+	uint64_t dev_addr;	/* ...at this byte of it, else IMGFS_IOMAP_NULL_ADDR */
 };
 
 /*
- * Check a mapping a backend returned for a request at @pos: it must cover
- * @pos, have a sane type, and for MAPPED lie inside the filesystem of
- * @fs_size bytes.  Returns 0 or -EUCLEAN (logged, naming @ino).
+ * Map @pos (up to @len bytes) of regular file @ino: call the backend,
+ * check the mapping (it covers @pos, has a known type, and MAPPED or
+ * UNWRITTEN blocks lie inside the filesystem) and place it on the
+ * device.  Writes (IMGFS_IOMAP_OP_ANY_WRITE) are -EROFS on a read-only
+ * backend.  Returns 0, -EUCLEAN (logged, naming @ino) or another -errno.
+ */
+int imgfs_iomap_at(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		   unsigned opflags, struct imgfs_mapping *m);
+
+/*
+ * The check imgfs_iomap_at() makes: @map, returned for a request at @pos,
+ * must cover @pos, have a known type, and for MAPPED or UNWRITTEN lie
+ * inside the filesystem of @fs_size bytes.  Returns 0 or -EUCLEAN (logged).
  */
 int imgfs_iomap_check(const struct imgfs_iomap *map, uint64_t ino, uint64_t pos,
 		      uint64_t fs_size);
 
-/* One piece of a read: either @len bytes from the image at @dev_pos, or memory. */
+/*
+ * The I/O on @m (from imgfs_iomap_at, asked with @opflags) wrote @written
+ * of the @len bytes at @pos: let the backend finish it where it asked to.
+ */
+int imgfs_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		    uint64_t written, unsigned opflags, const struct imgfs_mapping *m);
+
+/*
+ * Written data reached the device (fuse-iomap's IOEND): convert unwritten
+ * extents and raise the size.  -EROFS on a read-only backend.
+ */
+int imgfs_iomap_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		      unsigned ioend_flags, int error, uint64_t *newsize);
+
+/* Whether regular file @ino keeps its data inline, off the device. */
+int imgfs_iomap_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
+
+/* The device mappings point into, for a kernel that reads it itself. */
+struct imgfs_iomap_device {
+	int fd;			/* to register (FUSE_DEV_IOC_BACKING_OPEN) */
+	bool block_device;	/* the kernel maps only block devices */
+	const char *name;	/* for messages */
+};
+void imgfs_iomap_device(const struct imgfs_fs *fs, struct imgfs_iomap_device *dev);
+
+/* One piece of a read: @len bytes at @dev_pos of descriptor @fd, or memory. */
 struct imgfs_read_seg {
 	uint64_t len;
-	int64_t dev_pos;	/* absolute position in the image fd, or -1 */
-	const void *mem;	/* zeros or inline data when dev_pos < 0 */
+	int fd;			/* -1 for memory */
+	int64_t dev_pos;	/* position in @fd, or -1 */
+	const void *mem;	/* zeros or inline data when fd < 0 */
 };
 
 /*
  * Plan a read of [@pos, @pos + @len) of inode @ino, clipped to @isize,
- * into at most @max_segs segments.  Mapped ranges become image ranges
- * (so the caller can splice them); holes and unwritten ranges point at a
- * shared zero buffer; inline data is copied into @inline_buf (of
- * @inline_size bytes).  Adjacent mapped ranges are merged.
+ * into at most @max_segs segments.  Mapped ranges become descriptor
+ * ranges; holes and unwritten ranges point at a shared zero buffer;
+ * inline data is copied into @inline_buf (of @inline_size bytes).
+ * Adjacent mapped ranges are merged.
  * Returns the number of segments, or a negative errno.
  */
 int imgfs_iomap_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t isize,

@@ -93,7 +93,11 @@ static const struct imgfs_fs_ops ext4_ops = {
 	.readlink = ext4_readlink,
 	.listxattr = ext4_listxattr,
 	.getxattr = ext4_getxattr,
+};
+
+static const struct imgfs_iomap_ops ext4_iomap_ops = {
 	.iomap_begin = ext4_iomap_begin,
+	.has_inline = ext4_has_inline,
 	.read_inline = ext4_read_inline,
 };
 
@@ -254,6 +258,7 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 				       img->path, strerror(-r));
 
 	e->base.ops = &ext4_ops;
+	e->base.iomap_ops = &ext4_iomap_ops;
 	e->base.img = img;
 	e->base.root_ino = EXT2_ROOT_INO;
 	e->base.block_size = e->blocksize;

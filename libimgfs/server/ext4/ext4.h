@@ -172,6 +172,7 @@ int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf);
 int ext4_inline_read(struct ext4_fs *e, struct ext4_inode *in, char **data, size_t *size);
 int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		     unsigned opflags, struct imgfs_iomap *map);
+int ext4_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
 int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 		     size_t len, size_t *done);
 

@@ -373,6 +373,20 @@ int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t l
 	return 0;
 }
 
+int ext4_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline)
+{
+	struct ext4_fs *e = EXT4(fs);
+	struct ext4_inode in;
+	int r;
+
+	EXT4_LOCK(e);
+	r = ext4_inode_read(e, ino, &in);
+	if (r < 0)
+		return r;
+	*has_inline = LINUX_S_ISREG(in.raw.i_mode) && (in.raw.i_flags & EXT4_INLINE_DATA_FL);
+	return 0;
+}
+
 int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf, size_t len,
 		     size_t *done)
 {

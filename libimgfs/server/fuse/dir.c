@@ -8,7 +8,7 @@
  * read (cache_readdir), and a directory listed again (du, find) is opened
  * but never read from us.
  * Snapshots grow with the directory, so all of them together (with
- * push.c's node list) are charged to one budget, f->listing_budget.  A
+ * push.c's node list) are charged to the session's budget (conn.h).  A
  * listing that does not fit is served without a snapshot: each READDIR
  * walks the directory in the backend from its offset until the reply is
  * full.  That costs a walk of about one directory block per request and
@@ -25,23 +25,9 @@
 #include <limits.h>
 #include <string.h>
 
-#include "fuse/ops.h"
-
-bool imgfs_listing_charge(struct imgfs_fuse *f, size_t bytes)
-{
-	size_t used = atomic_load(&f->listing_used);
-
-	do {
-		if (bytes > f->listing_budget || used > f->listing_budget - bytes)
-			return false;
-	} while (!atomic_compare_exchange_weak(&f->listing_used, &used, used + bytes));
-	return true;
-}
-
-void imgfs_listing_uncharge(struct imgfs_fuse *f, size_t bytes)
-{
-	atomic_fetch_sub(&f->listing_used, bytes);
-}
+#include "fuse/attr.h"
+#include "fuse/conn.h"
+#include "fuse/dir.h"
 
 struct dir_entry {
 	uint64_t ino;
@@ -261,7 +247,7 @@ static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *
 		if (e.ino && n <= rp->size - rp->used) {
 			struct fuse_direntplus *dp = (void *)(rp->buf + rp->used);
 
-			imgfs_kiomap_mark(rp->f, ino, &e.attr, &dp->entry_out.attr);
+			imgfs_kiomap_mark(&rp->f->kiomap, ino, &e.attr, &dp->entry_out.attr);
 		}
 	} else {
 		struct stat st = { .st_ino = ino, .st_mode = DTTOIF(type) };

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuse-iomap, the server's side: negotiation at INIT, the backing device,
- * the per-inode opt-in, and answers to the IOMAP_* requests from the same
- * backend mappings the userspace read path uses (iomap.c).
- *
- * A read-only image needs no write mappings, no IOMAP_END bookkeeping and
- * no IOEND: writes never reach a read-only mount.
+ * the per-inode opt-in, and answers to the IOMAP_* requests.  It only
+ * translates between the protocol and the mapping engine (iomap.h), the
+ * same engine the userspace read path goes through: the engine maps,
+ * checks and places; this file rounds to whole blocks and names the
+ * registered device.
  */
 #include "config.h"
 
@@ -14,10 +14,19 @@
 #include <sys/uio.h>
 
 #include "fuse/kiomap.h"
-#include "fuse/ops.h"
+#include "fuse/node.h"
+#include "iomap.h"
 
-#define FUSE_IOMAP_OP_ANY_WRITE (FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_ZERO | \
-				 FUSE_IOMAP_OP_UNSHARE | FUSE_IOMAP_OP_WRITEBACK)
+/* The engine's operation flags for the protocol's: the same bits, writeback as a write. */
+static unsigned engine_opflags(uint32_t opflags)
+{
+	unsigned op = opflags & (FUSE_IOMAP_OP_WRITE | FUSE_IOMAP_OP_ZERO | FUSE_IOMAP_OP_REPORT |
+				 FUSE_IOMAP_OP_FAULT | FUSE_IOMAP_OP_DIRECT | FUSE_IOMAP_OP_UNSHARE);
+
+	if (opflags & FUSE_IOMAP_OP_WRITEBACK)
+		op |= IMGFS_IOMAP_OP_WRITE;
+	return op;
+}
 
 /* One message to the kernel: a reply (@unique), or a notification (0, @error = code). */
 static int send_msg(struct imgfs_kiomap *k, uint64_t unique, int32_t error, const void *payload,
@@ -47,15 +56,15 @@ static void reply_error(struct imgfs_kiomap *k, uint64_t unique, int r)
  * Once, before any file is marked: INIT's end and IOMAP_CONFIG both call
  * it, whichever comes first does the work and the other waits for it.
  */
-static void register_device(struct imgfs_fuse *f)
+static void register_device(struct imgfs_kiomap *k)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
-	const struct imgfs_image *img = f->fs->img;
+	struct imgfs_iomap_device dev;
 
 	if (atomic_load(&k->registered))
 		return;
 	pthread_mutex_lock(&k->lock);
 	if (!atomic_load(&k->registered)) {
+		imgfs_iomap_device(k->fs, &dev);
 		if (k->test_backing_id) {
 			k->backing_id = k->test_backing_id;
 			snprintf(k->data_path, sizeof(k->data_path),
@@ -63,7 +72,7 @@ static void register_device(struct imgfs_fuse *f)
 				 k->test_backing_id);
 		} else {
 			struct fuse_backing_map map = {
-				.fd = img->fd, .flags = FUSE_BACKING_TYPE_IOMAP,
+				.fd = dev.fd, .flags = FUSE_BACKING_TYPE_IOMAP,
 			};
 			int id = ioctl(k->fuse_fd, FUSE_DEV_IOC_BACKING_OPEN, &map);
 
@@ -73,7 +82,7 @@ static void register_device(struct imgfs_fuse *f)
 					 "kernel iomap (the block device is backing device %d)", id);
 			} else {
 				log_warn("%s: the kernel refused the block device for iomap (%s); "
-					 "file data goes through the server", img->path,
+					 "file data goes through the server", dev.name,
 					 strerror(errno));
 				snprintf(k->data_path, sizeof(k->data_path),
 					 "userspace iomap (the kernel refused the block device: %s)",
@@ -86,12 +95,12 @@ static void register_device(struct imgfs_fuse *f)
 }
 
 /* INIT on its way in: does the kernel offer iomap, and can this mount use it? */
-static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t len)
+static void watch_init(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t len)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
 	const struct fuse_init_in *arg = (const void *)(in + 1);
-	const struct imgfs_fs *fs = f->fs;
+	const struct imgfs_fs *fs = k->fs;
 	long page = sysconf(_SC_PAGESIZE);
+	struct imgfs_iomap_device dev;
 	bool offered;
 
 	k->init_unique = in->unique;
@@ -100,10 +109,11 @@ static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, si
 	offered = len >= sizeof(*in) + offsetof(struct fuse_init_in, flags2) + sizeof(arg->flags2) &&
 		  (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & (uint32_t)(FUSE_IOMAP >> 32));
 	k->accepted = false;
+	imgfs_iomap_device(fs, &dev);
 	if (!offered)
 		snprintf(k->data_path, sizeof(k->data_path),
 			 "userspace iomap (this kernel offers no fuse-iomap)");
-	else if (!fs->img->block_device && !k->test_backing_id)
+	else if (!dev.block_device && !k->test_backing_id)
 		snprintf(k->data_path, sizeof(k->data_path),
 			 "userspace iomap (the kernel maps only block devices; the image is a file)");
 	else if (page > 0 && fs->block_size > (unsigned long)page)
@@ -117,9 +127,8 @@ static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, si
  * The INIT reply on its way out: accept iomap by setting its flag, and
  * nothing else.  libfuse's reply is one header and one fuse_init_out.
  */
-static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec *iov, int count)
+static ssize_t write_init_reply(struct imgfs_kiomap *k, int fd, const struct iovec *iov, int count)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
 	char msg[sizeof(struct fuse_out_header) + sizeof(struct fuse_init_out)] = { 0 };
 	const struct fuse_out_header *h = (const void *)msg;
 	struct fuse_init_out *out = (void *)(msg + sizeof(*h));
@@ -147,51 +156,45 @@ static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec
 }
 
 /* After the INIT reply: the kernel has taken it, so the device can be registered now. */
-static void finish_init(struct imgfs_fuse *f)
+static void finish_init(struct imgfs_kiomap *k)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
-
 	k->init_answered = true;
 	if (k->accepted)
-		register_device(f);
+		register_device(k);
 	else
 		atomic_store(&k->registered, true);
 	log_info("data path: %s", k->data_path);
-	if (f->on_init)
-		f->on_init(f->on_init_ctx, k->data_path);
+	if (k->on_init)
+		k->on_init(k->on_init_ctx, k->data_path);
 }
 
 /*
- * The protocol's mapping of @pos in @ino, from the backend's: whole
- * blocks (the kernel refuses anything else) on the registered device.
+ * The protocol's mapping of @pos in @ino, from the engine's: whole blocks
+ * (the kernel refuses anything else) on the registered device.
  */
-static int map_at(struct imgfs_fuse *f, uint64_t ino, uint64_t pos, uint64_t count,
+static int map_at(struct imgfs_kiomap *k, uint64_t ino, uint64_t pos, uint64_t count,
 		  unsigned opflags, struct fuse_iomap_io *io)
 {
-	struct imgfs_fs *fs = f->fs;
-	const uint64_t bs = fs->block_size;
-	struct imgfs_iomap m = { 0 };
+	const uint64_t bs = k->fs->block_size;
+	struct imgfs_mapping m;
 	uint64_t start, end;
 	int r;
 
-	r = fs->ops->iomap_begin(fs, ino, pos, count, opflags & IMGFS_IOMAP_OP_REPORT, &m);
+	r = imgfs_iomap_at(k->fs, ino, pos, count, opflags, &m);
 	if (r < 0)
 		return r;
-	r = imgfs_iomap_check(&m, ino, pos, fs->img->size);
-	if (r < 0)
-		return r;
-	start = m.offset - m.offset % bs;
-	end = m.offset + m.length;
-	switch (m.type) {
+	start = m.map.offset - m.map.offset % bs;
+	end = m.map.offset + m.map.length;
+	switch (m.map.type) {
 	case IMGFS_IOMAP_MAPPED:
 	case IMGFS_IOMAP_UNWRITTEN:
 		/* Extents are whole blocks; a clip at the largest file size may not be. */
 		end -= end % bs;
-		if (start != m.offset || end <= pos)
+		if (start != m.map.offset || end <= pos)
 			return fs_corrupt("inode %llu: extent at file offset %llu is not whole blocks",
-					  (unsigned long long)ino, (unsigned long long)m.offset);
-		io->addr = fs->img->offset + m.addr;
-		io->dev = atomic_load(&f->kiomap.backing_id);
+					  (unsigned long long)ino, (unsigned long long)m.map.offset);
+		io->addr = m.dev_addr;
+		io->dev = atomic_load(&k->backing_id);
 		break;
 	case IMGFS_IOMAP_HOLE:
 		if (end % bs && end <= UINT64_MAX - bs)
@@ -209,8 +212,8 @@ static int map_at(struct imgfs_fuse *f, uint64_t ino, uint64_t pos, uint64_t cou
 	}
 	io->offset = start;
 	io->length = end - start;
-	io->type = m.type;
-	io->flags = 0;
+	io->type = m.map.type;
+	io->flags = m.map.flags;
 	return 0;
 }
 
@@ -225,39 +228,36 @@ static struct fuse_iomap_io write_mapping(const struct fuse_iomap_io *read, uint
 
 /*
  * Whether regular file @ino keeps its data on the device: whether it has
- * no inline data (ext4), even none at all.  Asking for none of it is the
- * backends' question for that; errors leave the file to the classic path,
- * which reports them when it is read.
+ * no inline data (ext4), even none at all.  Errors leave the file to the
+ * classic path, which reports them when it is read.
  */
-static bool data_on_device(struct imgfs_fuse *f, uint64_t ino)
+static bool data_on_device(struct imgfs_kiomap *k, uint64_t ino)
 {
-	char none;
-	size_t done;
+	bool has_inline;
 
-	return f->fs->ops->read_inline(f->fs, ino, 0, &none, 0, &done) == -EINVAL;
+	return imgfs_iomap_has_inline(k->fs, ino, &has_inline) == 0 && !has_inline;
 }
 
-static bool iomap_file(struct imgfs_fuse *f, uint64_t ino, const struct stat *st)
+static bool iomap_file(struct imgfs_kiomap *k, uint64_t ino, const struct stat *st)
 {
-	if (!f->kiomap.accepted || !S_ISREG(st->st_mode))
+	if (!k->accepted || !S_ISREG(st->st_mode))
 		return false;
-	register_device(f);
-	return imgfs_kiomap_active(&f->kiomap) && data_on_device(f, ino);
+	register_device(k);
+	return imgfs_kiomap_active(k) && data_on_device(k, ino);
 }
 
 /*
  * Upload up to a batch of @ino's mappings from @pos on, stopping at EOF.
  * Returns how many the kernel took; the first is copied to *@first.
  */
-static unsigned upsert_from(struct imgfs_fuse *f, fuse_ino_t node, uint64_t ino, uint64_t isize,
+static unsigned upsert_from(struct imgfs_kiomap *k, fuse_ino_t node, uint64_t ino, uint64_t isize,
 			    uint64_t pos, struct fuse_iomap_io *first)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
 	unsigned sent = 0;
 
 	while (sent < k->upsert_batch && pos < isize) {
 		struct fuse_iomap_upsert_mappings_out u = { .nodeid = node, .attr_ino = ino };
-		int r = map_at(f, ino, pos, isize - pos, 0, &u.read);
+		int r = map_at(k, ino, pos, isize - pos, 0, &u.read);
 
 		if (r < 0)
 			break;	/* a BEGIN there will carry the error */
@@ -275,11 +275,10 @@ static unsigned upsert_from(struct imgfs_fuse *f, fuse_ino_t node, uint64_t ino,
 	return sent;
 }
 
-static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t len,
+static int do_begin(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t len,
 		    struct fuse_iomap_begin_out *out)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
-	struct imgfs_fs *fs = f->fs;
+	struct imgfs_fs *fs = k->fs;
 	struct fuse_iomap_begin_in b;
 	struct stat st;
 	unsigned sent = 0;
@@ -291,8 +290,6 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	memcpy(&b, in + 1, sizeof(b));
 	if (b.reserved || b.count == 0 || in->nodeid == 0)
 		return -EINVAL;
-	if (b.opflags & FUSE_IOMAP_OP_ANY_WRITE)
-		return -EROFS;
 	/* File positions are the kernel's loff_t: below 2^63, range and all. */
 	if (b.pos >= k->maxbytes || b.count > (uint64_t)INT64_MAX - b.pos)
 		return -EINVAL;
@@ -302,7 +299,7 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	r = fs->ops->getattr(fs, ino, &st);
 	if (r < 0)
 		return r;
-	if (!iomap_file(f, ino, &st))
+	if (!iomap_file(k, ino, &st))
 		return -EINVAL;
 
 	/*
@@ -310,14 +307,14 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	 * let it look again, which saves one request per mapping uploaded.
 	 * A single one uploaded is the answer itself.
 	 */
-	if (k->upsert_batch && b.pos < (uint64_t)st.st_size)
-		sent = upsert_from(f, in->nodeid, ino, (uint64_t)st.st_size, b.pos, &out->read);
+	if (k->upsert_batch && !(b.opflags & ~FUSE_IOMAP_OP_REPORT) && b.pos < (uint64_t)st.st_size)
+		sent = upsert_from(k, in->nodeid, ino, (uint64_t)st.st_size, b.pos, &out->read);
 	if (sent >= 2) {
 		out->read.type = FUSE_IOMAP_TYPE_RETRY_CACHE;
 		out->read.addr = FUSE_IOMAP_NULL_ADDR;
 		out->read.dev = FUSE_IOMAP_DEV_NULL;
 	} else if (sent == 0) {
-		r = map_at(f, ino, b.pos, b.count, b.opflags, &out->read);
+		r = map_at(k, ino, b.pos, b.count, engine_opflags(b.opflags), &out->read);
 		if (r < 0)
 			return r;
 	}
@@ -330,11 +327,63 @@ static int do_begin(struct imgfs_fuse *f, const struct fuse_in_header *in, size_
 	return 0;
 }
 
-static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
+/* The inode a request names: its node's, which must be the one the kernel was told. */
+static int request_ino(struct imgfs_kiomap *k, const struct fuse_in_header *in, uint64_t attr_ino,
+		       uint64_t *ino)
+{
+	if (in->nodeid == 0)
+		return -EINVAL;
+	*ino = node_to_ino(k->fs, in->nodeid);
+	return attr_ino == *ino ? 0 : -EINVAL;
+}
+
+/* The I/O on a mapping BEGIN gave is done: the engine lets the backend finish it. */
+static int do_end(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t len)
+{
+	struct fuse_iomap_end_in e;
+	struct imgfs_mapping m;
+	uint64_t ino;
+	int r;
+
+	if (len < sizeof(e))
+		return -EINVAL;
+	memcpy(&e, in + 1, sizeof(e));
+	r = request_ino(k, in, e.attr_ino, &ino);
+	if (r < 0 || e.reserved || e.written < 0)
+		return r < 0 ? r : -EINVAL;
+	m = (struct imgfs_mapping){
+		.map = { .offset = e.map.offset, .length = e.map.length,
+			 .addr = IMGFS_IOMAP_NULL_ADDR, .type = e.map.type, .flags = e.map.flags },
+		.fd = -1,
+		.dev_addr = e.map.addr,
+	};
+	return imgfs_iomap_end(k->fs, ino, e.pos, e.count, (uint64_t)e.written,
+			       engine_opflags(e.opflags), &m);
+}
+
+/* Written data reached the device: the engine says what the backend makes of it. */
+static int do_ioend(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t len,
+		    struct fuse_iomap_ioend_out *out)
+{
+	struct fuse_iomap_ioend_in io;
+	uint64_t ino;
+	int r;
+
+	if (len < sizeof(io))
+		return -EINVAL;
+	memcpy(&io, in + 1, sizeof(io));
+	r = request_ino(k, in, io.attr_ino, &ino);
+	if (r < 0)
+		return r;
+	/* The protocol's ioend flags are the engine's (iomap-types.h). */
+	return imgfs_iomap_ioend(k->fs, ino, io.pos, io.written, io.ioendflags, io.error,
+				 &out->newsize);
+}
+
+static int do_config(struct imgfs_kiomap *k, size_t len, const void *arg,
 		     struct fuse_iomap_config_out *out)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
-	struct imgfs_fs *fs = f->fs;
+	struct imgfs_fs *fs = k->fs;
 	struct fuse_iomap_config_in c = { 0 };
 	struct imgfs_fs_info info = { 0 };
 	uint64_t wanted = FUSE_IOMAP_CONFIG_BLOCKSIZE | FUSE_IOMAP_CONFIG_MAXBYTES;
@@ -343,7 +392,7 @@ static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
 	if (len < offsetof(struct fuse_iomap_config_in, padding))
 		return -EINVAL;
 	memcpy(&c, arg, MIN(len, sizeof(c)));
-	register_device(f);
+	register_device(k);
 
 	if (c.maxbytes > 0 && (uint64_t)c.maxbytes < k->maxbytes)
 		k->maxbytes = (uint64_t)c.maxbytes;
@@ -364,9 +413,8 @@ static bool is_iomap_opcode(uint32_t opcode)
 }
 
 /* Answer one IOMAP_* request; every one gets exactly one reply. */
-static void handle_request(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t n)
+static void handle_request(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t n)
 {
-	struct imgfs_kiomap *k = &f->kiomap;
 	size_t len = n - sizeof(*in);
 	int r;
 
@@ -378,7 +426,7 @@ static void handle_request(struct imgfs_fuse *f, const struct fuse_in_header *in
 	case FUSE_IOMAP_BEGIN: {
 		struct fuse_iomap_begin_out out = { 0 };
 
-		r = do_begin(f, in, len, &out);
+		r = do_begin(k, in, len, &out);
 		if (r == 0)
 			send_msg(k, in->unique, 0, &out, sizeof(out));
 		break;
@@ -386,20 +434,24 @@ static void handle_request(struct imgfs_fuse *f, const struct fuse_in_header *in
 	case FUSE_IOMAP_CONFIG: {
 		struct fuse_iomap_config_out out = { 0 };
 
-		r = do_config(f, len, in + 1, &out);
+		r = do_config(k, len, in + 1, &out);
 		if (r == 0)
 			send_msg(k, in->unique, 0, &out, sizeof(out));
 		break;
 	}
 	case FUSE_IOMAP_END:
-		/* Nothing was reserved at BEGIN: a read-only image has nothing to finish. */
-		r = len < sizeof(struct fuse_iomap_end_in) ? -EINVAL : 0;
+		r = do_end(k, in, len);
 		if (r == 0)
 			send_msg(k, in->unique, 0, NULL, 0);
 		break;
-	default:	/* IOEND: written data, which a read-only mount never has */
-		r = -EROFS;
+	default: {	/* IOEND */
+		struct fuse_iomap_ioend_out out = { 0 };
+
+		r = do_ioend(k, in, len, &out);
+		if (r == 0)
+			send_msg(k, in->unique, 0, &out, sizeof(out));
 		break;
+	}
 	}
 	if (r < 0) {
 		if (k->debug)
@@ -411,7 +463,7 @@ static void handle_request(struct imgfs_fuse *f, const struct fuse_in_header *in
 
 static ssize_t kiomap_read(int fd, void *buf, size_t size, void *userdata)
 {
-	struct imgfs_fuse *f = userdata;
+	struct imgfs_kiomap *k = userdata;
 
 	for (;;) {
 		const struct fuse_in_header *in = buf;
@@ -428,18 +480,17 @@ static ssize_t kiomap_read(int fd, void *buf, size_t size, void *userdata)
 		}
 		if (n < (ssize_t)sizeof(*in))
 			return n;	/* errors, and libfuse's "short read" */
-		if (in->opcode == FUSE_INIT && !f->kiomap.init_answered)
-			watch_init(f, in, (size_t)n);
-		if (!f->kiomap.accepted || !is_iomap_opcode(in->opcode))
+		if (in->opcode == FUSE_INIT && !k->init_answered)
+			watch_init(k, in, (size_t)n);
+		if (!k->accepted || !is_iomap_opcode(in->opcode))
 			return n;
-		handle_request(f, in, (size_t)n);
+		handle_request(k, in, (size_t)n);
 	}
 }
 
 static ssize_t kiomap_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
-	struct imgfs_fuse *f = userdata;
-	struct imgfs_kiomap *k = &f->kiomap;
+	struct imgfs_kiomap *k = userdata;
 	const struct fuse_out_header *h = iov[0].iov_base;
 	ssize_t n;
 
@@ -451,112 +502,43 @@ static ssize_t kiomap_writev(int fd, struct iovec *iov, int count, void *userdat
 		 * spares a perror() from libfuse for every reply still due.
 		 */
 		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
-			fuse_session_exit(f->se);
+			fuse_session_exit(k->se);
 		return n;
 	}
-	n = write_init_reply(f, fd, iov, count);
-	finish_init(f);
+	n = write_init_reply(k, fd, iov, count);
+	finish_init(k);
 	return n;
 }
 
-int imgfs_kiomap_attach(struct imgfs_fuse *f, int fuse_fd)
+int imgfs_kiomap_attach(struct imgfs_kiomap *k, struct fuse_session *se, int fuse_fd)
 {
 	static const struct fuse_custom_io io = {
 		.read = kiomap_read,
 		.writev = kiomap_writev,
 	};
 
-	f->kiomap.fuse_fd = fuse_fd;
-	return fuse_session_custom_io(f->se, &io, fuse_fd) == 0 ? 0 : -EINVAL;
+	k->fuse_fd = fuse_fd;
+	k->se = se;
+	return fuse_session_custom_io(se, &io, fuse_fd) == 0 ? 0 : -EINVAL;
 }
 
-void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st,
+void imgfs_kiomap_mark(struct imgfs_kiomap *k, uint64_t ino, const struct stat *st,
 		       struct fuse_attr *attr)
 {
-	if (!iomap_file(f, ino, st))
+	if (!iomap_file(k, ino, st))
 		return;
 	attr->flags |= FUSE_ATTR_IOMAP;
 	/* The kernel aligns mappings to the inode's block size: it must be ours. */
-	attr->blksize = f->fs->block_size;
+	attr->blksize = k->fs->block_size;
 }
 
-/* A cache lifetime in the protocol's seconds and nanoseconds, as libfuse converts it. */
-static void split_timeout(double t, uint64_t *sec, uint32_t *nsec)
+void imgfs_kiomap_open(struct imgfs_kiomap *k, fuse_ino_t node)
 {
-	if (t <= 0) {
-		*sec = 0;
-		*nsec = 0;
-		return;
-	}
-	if (t >= (double)UINT64_MAX) {
-		*sec = UINT64_MAX;
-		*nsec = 0;
-		return;
-	}
-	*sec = (uint64_t)t;
-	*nsec = (uint32_t)MIN((t - (double)*sec) * 1e9, 999999999.0);
-}
-
-static void fill_attr(struct fuse_attr *a, const struct stat *st)
-{
-	*a = (struct fuse_attr){
-		.ino = st->st_ino,
-		.size = (uint64_t)st->st_size,
-		.blocks = (uint64_t)st->st_blocks,
-		.atime = (uint64_t)st->st_atim.tv_sec,
-		.mtime = (uint64_t)st->st_mtim.tv_sec,
-		.ctime = (uint64_t)st->st_ctim.tv_sec,
-		.atimensec = (uint32_t)st->st_atim.tv_nsec,
-		.mtimensec = (uint32_t)st->st_mtim.tv_nsec,
-		.ctimensec = (uint32_t)st->st_ctim.tv_nsec,
-		.mode = st->st_mode,
-		.nlink = (uint32_t)st->st_nlink,
-		.uid = st->st_uid,
-		.gid = st->st_gid,
-		.rdev = (uint32_t)st->st_rdev,
-		.blksize = (uint32_t)st->st_blksize,
-	};
-}
-
-void imgfs_kiomap_reply_entry(fuse_req_t req, struct imgfs_fuse *f,
-			      const struct fuse_entry_param *e)
-{
-	struct fuse_entry_out out = { .nodeid = e->ino, .generation = e->generation };
-
-	if (!imgfs_kiomap_active(&f->kiomap)) {
-		fuse_reply_entry(req, e);
-		return;
-	}
-	split_timeout(e->entry_timeout, &out.entry_valid, &out.entry_valid_nsec);
-	split_timeout(e->attr_timeout, &out.attr_valid, &out.attr_valid_nsec);
-	if (e->ino) {
-		fill_attr(&out.attr, &e->attr);
-		imgfs_kiomap_mark(f, e->attr.st_ino, &e->attr, &out.attr);
-	}
-	fuse_reply_buf(req, (const char *)&out, sizeof(out));
-}
-
-void imgfs_kiomap_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st)
-{
-	struct fuse_attr_out out = { 0 };
-
-	if (!imgfs_kiomap_active(&f->kiomap)) {
-		fuse_reply_attr(req, st, f->timeout);
-		return;
-	}
-	split_timeout(f->timeout, &out.attr_valid, &out.attr_valid_nsec);
-	fill_attr(&out.attr, st);
-	imgfs_kiomap_mark(f, st->st_ino, st, &out.attr);
-	fuse_reply_buf(req, (const char *)&out, sizeof(out));
-}
-
-void imgfs_kiomap_open(struct imgfs_fuse *f, fuse_ino_t node)
-{
-	uint64_t ino = node_to_ino(f->fs, node);
+	uint64_t ino = node_to_ino(k->fs, node);
 	struct stat st;
 
-	if (!f->kiomap.upsert_batch || f->fs->ops->getattr(f->fs, ino, &st) < 0 ||
-	    !iomap_file(f, ino, &st))
+	if (!k->upsert_batch || k->fs->ops->getattr(k->fs, ino, &st) < 0 ||
+	    !iomap_file(k, ino, &st))
 		return;
-	upsert_from(f, node, ino, (uint64_t)st.st_size, 0, NULL);
+	upsert_from(k, node, ino, (uint64_t)st.st_size, 0, NULL);
 }

@@ -6,8 +6,9 @@
  * Debian's libfuse knows nothing of it, so the session runs over our own
  * read/writev (fuse_session_custom_io): INIT is watched on its way in and
  * its reply gets the FUSE_IOMAP flag on its way out; the IOMAP_* requests
- * are answered here and never reach libfuse.  Everything else, and every
- * session whose kernel does not offer iomap, is exactly as libfuse does it.
+ * are answered here, from the mapping engine, and never reach libfuse.
+ * Everything else, and every session whose kernel does not offer iomap,
+ * is exactly as libfuse does it.
  */
 #ifndef IMGFS_FUSE_KIOMAP_H
 #define IMGFS_FUSE_KIOMAP_H
@@ -26,10 +27,15 @@
 /* Mappings uploaded per OPEN and per cache miss, unless told otherwise. */
 #define IMGFS_KIOMAP_UPSERT_BATCH 32
 
-struct imgfs_fuse;
+#include "fs.h"
 
 struct imgfs_kiomap {
+	struct imgfs_fs *fs;		/* set before the session serves */
+	struct fuse_session *se;
 	int fuse_fd;
+	/* Called once INIT is answered, with which path file data takes and why. */
+	void (*on_init)(void *ctx, const char *data_path);
+	void *on_init_ctx;
 	unsigned upsert_batch;		/* 0: no upserts, no RETRY_CACHE */
 	/*
 	 * Test only: act as if FUSE_DEV_IOC_BACKING_OPEN had registered the
@@ -53,8 +59,8 @@ struct imgfs_kiomap {
 	char data_path[192];		/* which path file data takes, and why */
 };
 
-/* Run the session over @fuse_fd through the iomap-aware read/writev. */
-int imgfs_kiomap_attach(struct imgfs_fuse *f, int fuse_fd);
+/* Run session @se over @fuse_fd through the iomap-aware read/writev. */
+int imgfs_kiomap_attach(struct imgfs_kiomap *k, struct fuse_session *se, int fuse_fd);
 
 /* True when file data goes through the kernel's iomap for this session. */
 static inline bool imgfs_kiomap_active(const struct imgfs_kiomap *k)
@@ -66,18 +72,10 @@ static inline bool imgfs_kiomap_active(const struct imgfs_kiomap *k)
  * Set FUSE_ATTR_IOMAP (and the block size its mappings are aligned to)
  * in @attr when inode @ino, described by @st, is served through iomap.
  */
-void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st,
+void imgfs_kiomap_mark(struct imgfs_kiomap *k, uint64_t ino, const struct stat *st,
 		       struct fuse_attr *attr);
 
-/*
- * LOOKUP and GETATTR replies: libfuse's own, or under kernel iomap ours,
- * which carry the flag fuse_reply_entry/attr cannot.
- */
-void imgfs_kiomap_reply_entry(fuse_req_t req, struct imgfs_fuse *f,
-			      const struct fuse_entry_param *e);
-void imgfs_kiomap_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st);
-
 /* File @node is being opened: upload its first mappings. */
-void imgfs_kiomap_open(struct imgfs_fuse *f, fuse_ino_t node);
+void imgfs_kiomap_open(struct imgfs_kiomap *k, fuse_ino_t node);
 
 #endif

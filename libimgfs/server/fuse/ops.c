@@ -7,7 +7,8 @@
  * Node ids are the filesystem's own inode numbers, with the root moved to
  * FUSE_ROOT_ID.  Nothing under a read-only mount changes, so there is no
  * per-node state and no lookup counting: FORGET has nothing to release.
- * Directory handles and READDIR live in dir.c.
+ * Directory handles and READDIR live in dir.c, entry and attribute
+ * replies in attr.c, the data of READ in read.c.
  */
 #include "config.h"
 
@@ -15,25 +16,17 @@
 #include <limits.h>
 #include <string.h>
 
+#include "fuse/attr.h"
+#include "fuse/conn.h"
+#include "fuse/dir.h"
 #include "fuse/ops.h"
+#include "fuse/push.h"
+#include "fuse/read.h"
+#include "iomap.h"
 
 static struct imgfs_fuse *fuse_of(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
-}
-
-int ino_to_node(const struct imgfs_fs *fs, uint64_t ino, fuse_ino_t *node)
-{
-	if (ino == fs->root_ino) {
-		*node = FUSE_ROOT_ID;
-		return 0;
-	}
-	/* A directory entry naming FUSE_ROOT_ID would alias the root. */
-	if (ino == FUSE_ROOT_ID || ino == 0)
-		return fs_corrupt("directory entry names reserved inode %llu",
-				  (unsigned long long)ino);
-	*node = ino;
-	return 0;
+	return imgfs_fuse_of(req);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -68,23 +61,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * absence, so `ls -l` asks once per inode rather than every time.
 	 */
 	conn->max_readahead = conn->capable ? UINT_MAX : 0;
-	/* imgfs_fuse.on_init runs once the reply is out (kiomap.c): iomap is settled then. */
-}
-
-int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e)
-{
-	int r;
-
-	memset(e, 0, sizeof(*e));
-	r = f->fs->ops->getattr(f->fs, ino, &e->attr);
-	if (r < 0)
-		return r;
-	r = ino_to_node(f->fs, ino, &e->ino);
-	if (r < 0)
-		return r;
-	e->attr_timeout = f->timeout;
-	e->entry_timeout = f->timeout;
-	return 0;
+	/* The session's on_init runs once the reply is out (kiomap.c): iomap is settled then. */
 }
 
 static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
@@ -112,11 +89,11 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* A negative entry, cached as long as positive ones. */
 		memset(&e, 0, sizeof(e));
 		e.entry_timeout = f->timeout;
-		imgfs_kiomap_reply_entry(req, f, &e);
+		imgfs_reply_entry(req, f, &e);
 	} else if (r < 0) {
 		fuse_reply_err(req, imgfs_reply_errno(r));
 	} else {
-		imgfs_kiomap_reply_entry(req, f, &e);
+		imgfs_reply_entry(req, f, &e);
 	}
 }
 
@@ -140,7 +117,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 		fuse_reply_err(req, imgfs_reply_errno(r));
 		return;
 	}
-	imgfs_kiomap_reply_attr(req, f, &st);
+	imgfs_reply_attr(req, f, &st);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t node)
@@ -173,61 +150,9 @@ static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	imgfs_kiomap_open(f, node);
+	imgfs_kiomap_open(&f->kiomap, node);
 	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
-}
-
-/* The size of @ino, which must be a regular file (reads and seeks). */
-static int regular_file_size(struct imgfs_fs *fs, uint64_t ino, uint64_t *isize)
-{
-	struct stat st;
-	int r = fs->ops->getattr(fs, ino, &st);
-
-	if (r < 0)
-		return r;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	*isize = (uint64_t)st.st_size;
-	return 0;
-}
-
-int imgfs_fuse_plan_read(struct imgfs_fs *fs, uint64_t ino, uint64_t off, size_t size,
-			 struct fuse_bufvec **bvp, void **memp, uint64_t *isize)
-{
-	size_t max_segs = size / fs->block_size + 2;
-	size_t inline_size = MIN(size, (size_t)fs->block_size);
-	_cleanup_free_ struct imgfs_read_seg *segs = calloc(max_segs, sizeof(*segs));
-	_cleanup_free_ struct fuse_bufvec *bv = calloc(1, sizeof(*bv) + max_segs * sizeof(bv->buf[0]));
-	_cleanup_free_ char *inline_buf = malloc(inline_size);
-	int nsegs, r;
-
-	if (!segs || !bv || !inline_buf)
-		return -ENOMEM;
-	/* With no OPEN there is no handle to remember the size in. */
-	r = regular_file_size(fs, ino, isize);
-	if (r < 0)
-		return r;
-	nsegs = imgfs_iomap_plan_read(fs, ino, *isize, off, size, segs,
-				      (int)max_segs, inline_buf, inline_size);
-	if (nsegs < 0)
-		return nsegs;
-	bv->count = (size_t)nsegs;
-	for (int i = 0; i < nsegs; i++) {
-		struct fuse_buf *b = &bv->buf[i];
-
-		b->size = segs[i].len;
-		if (segs[i].dev_pos >= 0) {
-			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
-			b->fd = fs->img->data_fd;
-			b->pos = segs[i].dev_pos;
-		} else {
-			b->mem = (void *)segs[i].mem;
-		}
-	}
-	*bvp = steal_pointer(&bv);
-	*memp = steal_pointer(&inline_buf);
-	return 0;
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
@@ -271,7 +196,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	r = regular_file_size(fs, ino, &isize);
+	r = imgfs_regular_file_size(fs, ino, &isize);
 	if (r == 0)
 		r = imgfs_iomap_seek(fs, ino, isize, (uint64_t)off, whence == SEEK_DATA, &result);
 	if (r < 0)

@@ -24,7 +24,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "fuse/ops.h"
+#include "fuse/conn.h"
+#include "fuse/push.h"
+#include "fuse/read.h"
 
 #define PUSH_AHEAD 32			/* files pushed ahead of the reader */
 #define PUSH_MAX_FILE (128U << 10)	/* larger files are read on demand */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse/conn.h"
 #include "fuse/ops.h"
 #include "fuse/session.h"
 
@@ -32,13 +33,13 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 	}
 	s->f = (struct imgfs_fuse){
 		.timeout = IMGFS_CACHE_TIMEOUT,
-		.on_init = opts->on_init,
-		.on_init_ctx = opts->on_init_ctx,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.listing_budget = opts->listing_budget ? opts->listing_budget :
 							 IMGFS_LISTING_BUDGET_DEFAULT,
 		.kiomap = {
 			.lock = PTHREAD_MUTEX_INITIALIZER,
+			.on_init = opts->on_init,
+			.on_init_ctx = opts->on_init_ctx,
 			.upsert_batch = opts->iomap_upsert_batch < 0 ? IMGFS_KIOMAP_UPSERT_BATCH :
 					(unsigned)opts->iomap_upsert_batch,
 			.test_backing_id = opts->test_iomap_backing_id,
@@ -60,7 +61,7 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 	 * through kiomap.c.  We never call fuse_session_unmount(): unmounting
 	 * is the helper's or the user's business, never the server's.
 	 */
-	if (imgfs_kiomap_attach(&s->f, opts->fuse_fd) < 0) {
+	if (imgfs_kiomap_attach(&s->f.kiomap, s->f.se, opts->fuse_fd) < 0) {
 		close(opts->fuse_fd);
 		imgfs_fuse_session_free(s);
 		return -EINVAL;
@@ -75,6 +76,7 @@ int imgfs_fuse_session_serve(struct imgfs_fuse_session *s, struct imgfs_fs *fs)
 	int r;
 
 	s->f.fs = fs;
+	s->f.kiomap.fs = fs;
 	if (fuse_set_signal_handlers(s->f.se) != 0)
 		return -EINVAL;
 	cfg = fuse_loop_cfg_create();

@@ -32,7 +32,11 @@ static const struct imgfs_fs_ops xfs_ops = {
 	.readlink = xfs_readlink,
 	.listxattr = xfs_listxattr,
 	.getxattr = xfs_getxattr,
+};
+
+static const struct imgfs_iomap_ops xfs_iomap_ops = {
 	.iomap_begin = xfs_iomap_begin,
+	.has_inline = xfs_has_inline,
 	.read_inline = xfs_read_inline,
 };
 
@@ -75,6 +79,7 @@ int imgfs_xfs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_
 		return r;
 
 	x->base.ops = &xfs_ops;
+	x->base.iomap_ops = &xfs_iomap_ops;
 	x->base.root_ino = x->rootino;
 	x->base.block_size = x->blocksize;
 	/* Block offsets have 54 bits, so with any block size files end at 2^63 - 1 bytes. */

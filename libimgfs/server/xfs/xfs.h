@@ -227,6 +227,7 @@ int xfs_bmap_lookup(struct xfs_fs *x, const struct xfs_inode *in, enum xfs_fork 
 
 int xfs_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		    unsigned opflags, struct imgfs_iomap *map);
+int xfs_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
 int xfs_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 		    size_t len, size_t *done);
 

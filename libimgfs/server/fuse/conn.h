@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The state of one FUSE session, which every request handler reaches
+ * through fuse_req_userdata(): the filesystem, the cache lifetime, the
+ * fuse-iomap side, the push state and the listing budget.  The session
+ * (session.c) makes it and owns all of it.
+ */
+#ifndef IMGFS_FUSE_CONN_H
+#define IMGFS_FUSE_CONN_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fs.h"
+#include "fuse/kiomap.h"
+#include "fuse/node.h"
+#include "fuse/push.h"
+
+struct imgfs_fuse {
+	struct imgfs_fs *fs;
+	struct fuse_session *se;
+	double timeout;			/* entry/attr cache lifetime, seconds */
+	struct imgfs_kiomap kiomap;
+	struct imgfs_push push;
+	/*
+	 * Directory snapshots (dir.c) and push.c's node list are charged to
+	 * one budget; a listing that does not fit is served without one.
+	 */
+	size_t listing_budget;		/* bytes */
+	atomic_size_t listing_used;
+	atomic_bool listing_warned;	/* said once that the budget ran out */
+};
+
+static inline struct imgfs_fuse *imgfs_fuse_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Take @bytes from the listing budget; false (and nothing taken) if they do not fit. */
+bool imgfs_listing_charge(struct imgfs_fuse *f, size_t bytes);
+void imgfs_listing_uncharge(struct imgfs_fuse *f, size_t bytes);
+
+#endif
