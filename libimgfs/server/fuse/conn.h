@@ -11,6 +11,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,10 +22,14 @@
 #include "fuse/push.h"
 
 struct imgfs_fuse {
+	/*
+	 * First: libfuse hands the session's custom read/writev the session's
+	 * userdata, this struct, and kiomap.c takes it as its own state.
+	 */
+	struct imgfs_kiomap kiomap;
 	struct imgfs_fs *fs;
 	struct fuse_session *se;
 	double timeout;			/* entry/attr cache lifetime, seconds */
-	struct imgfs_kiomap kiomap;
 	struct imgfs_push push;
 	/*
 	 * Directory snapshots (dir.c) and push.c's node list are charged to
@@ -34,6 +39,8 @@ struct imgfs_fuse {
 	atomic_size_t listing_used;
 	atomic_bool listing_warned;	/* said once that the budget ran out */
 };
+
+static_assert(offsetof(struct imgfs_fuse, kiomap) == 0, "kiomap first");
 
 static inline struct imgfs_fuse *imgfs_fuse_of(fuse_req_t req)
 {

@@ -512,6 +512,7 @@ static ssize_t kiomap_writev(int fd, struct iovec *iov, int count, void *userdat
 
 int imgfs_kiomap_attach(struct imgfs_kiomap *k, struct fuse_session *se, int fuse_fd)
 {
+	/* The custom read/writev get the session's userdata (kiomap.h). */
 	static const struct fuse_custom_io io = {
 		.read = kiomap_read,
 		.writev = kiomap_writev,

@@ -59,7 +59,10 @@ struct imgfs_kiomap {
 	char data_path[192];		/* which path file data takes, and why */
 };
 
-/* Run session @se over @fuse_fd through the iomap-aware read/writev. */
+/*
+ * Run session @se over @fuse_fd through the iomap-aware read/writev.  The
+ * session's userdata must begin with @k: libfuse hands it to them.
+ */
 int imgfs_kiomap_attach(struct imgfs_kiomap *k, struct fuse_session *se, int fuse_fd);
 
 /* True when file data goes through the kernel's iomap for this session. */
