@@ -26,13 +26,19 @@ struct script {
 struct fake_fs {
 	struct imgfs_fs fs;
 	struct script *script;
+	unsigned begins;		/* iomap_begin calls */
+	struct imgfs_iomap ended;	/* what iomap_end was given, */
+	uint64_t ended_written;		/* and the bytes it was told were written */
+	unsigned ends;
 };
 
 static int fake_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 			    unsigned opflags, struct imgfs_iomap *map)
 {
-	struct script *s = container_of(fs, struct fake_fs, fs)->script;
+	struct fake_fs *f = container_of(fs, struct fake_fs, fs);
+	struct script *s = f->script;
 
+	f->begins++;
 	for (int i = 0; i < s->count; i++) {
 		if (pos >= s->maps[i].offset && pos < s->maps[i].offset + s->maps[i].length) {
 			*map = s->maps[i];
@@ -55,12 +61,31 @@ static int fake_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, voi
 	return 0;
 }
 
+static int fake_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+			  uint64_t written, unsigned opflags, const struct imgfs_iomap *map)
+{
+	struct fake_fs *f = container_of(fs, struct fake_fs, fs);
+
+	f->ended = *map;
+	f->ended_written = written;
+	f->ends++;
+	return 0;
+}
+
+static int fake_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline)
+{
+	*has_inline = ino == 13;
+	return 0;
+}
+
 static const struct imgfs_fs_ops fake_ops = {
 	.name = "fake",
 };
 
 static const struct imgfs_iomap_ops fake_iomap_ops = {
 	.iomap_begin = fake_iomap_begin,
+	.iomap_end = fake_iomap_end,
+	.has_inline = fake_has_inline,
 	.read_inline = fake_read_inline,
 };
 
@@ -69,7 +94,8 @@ static unsigned char image_byte(uint64_t pos)
 	return (unsigned char)(pos * 7 + pos / 251);
 }
 
-static int make_image(struct imgfs_image **img)
+/* An image of IMAGE_BLOCKS blocks whose filesystem starts @offset bytes in. */
+static int make_image(struct imgfs_image **img, uint64_t offset)
 {
 	char path[] = "/tmp/imgfs-unit-iomap-XXXXXX";
 	unsigned char buf[IMAGE_BLOCKS * BS];
@@ -83,7 +109,8 @@ static int make_image(struct imgfs_image **img)
 		buf[i] = image_byte(i);
 	if (write_all(fd, buf, sizeof(buf)) < 0)
 		return -EIO;
-	return imgfs_image_from_fd(fd, -1, "test", 0, sizeof(buf), "ext4", false, img, &err);
+	return imgfs_image_from_fd(fd, -1, "test", offset, sizeof(buf) - offset, "ext4", false,
+				   img, &err);
 }
 
 static void test_plan_and_read(struct fake_fs *f)
@@ -211,19 +238,93 @@ static void test_rejects(struct fake_fs *f)
 	       "mapping whose end overflows is corruption");
 }
 
+/*
+ * The engine's one door: it places mappings in the image (the filesystem's
+ * offset added once), names the descriptor, refuses writes to a backend
+ * without write ops before asking it, and passes END only where asked.
+ */
+static void test_engine(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = {
+			{ 0, 2 * BS, 10 * BS, IMGFS_IOMAP_MAPPED, 0 },
+			{ 2 * BS, 2 * BS, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_HOLE, 0 },
+			{ 4 * BS, 2 * BS, 30 * BS, IMGFS_IOMAP_MAPPED, IMGFS_IOMAP_F_WANT_END },
+		},
+		.count = 3,
+	};
+	const uint64_t offset = 4 * BS;
+	struct imgfs_image *img = NULL, *saved = f->fs.img;
+	struct imgfs_read_seg segs[4];
+	struct imgfs_mapping m;
+	unsigned char buf[2 * BS];
+	uint64_t newsize = 0;
+	bool has_inline = true;
+	unsigned before;
+	int r;
+
+	if (make_image(&img, offset) < 0) {
+		skip("engine placement", "cannot create a second image");
+		return;
+	}
+	f->fs.img = img;
+	f->script = &s;
+
+	r = imgfs_iomap_at(&f->fs, 12, BS + 5, BS, 0, &m);
+	ok(r == 0 && m.map.addr == 10 * BS && m.dev_addr == offset + 10 * BS &&
+	   m.fd == img->data_fd, "a mapped extent lies at the filesystem's offset plus its address");
+	r = imgfs_iomap_at(&f->fs, 12, 3 * BS, BS, 0, &m);
+	ok(r == 0 && m.fd == -1 && m.dev_addr == IMGFS_IOMAP_NULL_ADDR,
+	   "a hole names no descriptor and no address");
+	r = imgfs_iomap_plan_read(&f->fs, 12, 6 * BS, 0, 2 * BS, segs, 4, NULL, 0);
+	ok(r == 1 && segs[0].fd == img->data_fd && segs[0].dev_pos == (int64_t)(offset + 10 * BS),
+	   "read segments name the data descriptor at the placed position");
+	ok(imgfs_iomap_read(&f->fs, 12, 6 * BS, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf) &&
+	   buf[0] == image_byte(offset + 10 * BS) && buf[BS] == image_byte(offset + 11 * BS),
+	   "reads come from the filesystem's offset in the image");
+
+	before = f->begins;
+	is_int(imgfs_iomap_at(&f->fs, 12, 0, BS, IMGFS_IOMAP_OP_WRITE, &m), -EROFS,
+	       "a write mapping of a backend without write ops is EROFS");
+	is_int(imgfs_iomap_at(&f->fs, 12, 0, BS, IMGFS_IOMAP_OP_ZERO, &m), -EROFS,
+	       "so is a zeroing one");
+	ok(f->begins == before, "... and the backend is not asked");
+	is_int(imgfs_iomap_ioend(&f->fs, 12, 0, BS, IMGFS_IOEND_UNWRITTEN, 0, &newsize), -EROFS,
+	       "IOEND on a backend without write ops is EROFS");
+
+	f->ends = 0;
+	r = imgfs_iomap_at(&f->fs, 12, 0, BS, 0, &m);
+	ok(r == 0 && imgfs_iomap_end(&f->fs, 12, 0, BS, BS, 0, &m) == 0 && f->ends == 0,
+	   "END of a mapping that did not ask for it reaches no backend");
+	r = imgfs_iomap_at(&f->fs, 12, 4 * BS, BS, 0, &m);
+	m.map.addr = IMGFS_IOMAP_NULL_ADDR;	/* as fuse-iomap's END brings it: device address only */
+	ok(r == 0 && imgfs_iomap_end(&f->fs, 12, 4 * BS, BS, 3 * BS, 0, &m) == 0 &&
+	   f->ends == 1 && f->ended.addr == 30 * BS && f->ended_written == BS,
+	   "END of a WANT_END mapping reaches the backend, at its own address, written clipped");
+
+	ok(imgfs_iomap_has_inline(&f->fs, 13, &has_inline) == 0 && has_inline,
+	   "has_inline: the backend's answer, yes");
+	ok(imgfs_iomap_has_inline(&f->fs, 12, &has_inline) == 0 && !has_inline,
+	   "has_inline: the backend's answer, no");
+
+	f->fs.img = saved;
+	imgfs_image_close(img);
+}
+
 int main(void)
 {
 	struct imgfs_image *img = NULL;
 	struct fake_fs f = { .fs = { .ops = &fake_ops, .iomap_ops = &fake_iomap_ops, .block_size = BS } };
 
 	imgfs_log_setup("unit-iomap", IMGFS_LOG_ERR, false);
-	if (make_image(&img) < 0)
+	if (make_image(&img, 0) < 0)
 		skip_all("cannot create a temporary image");
 	f.fs.img = img;
 	test_plan_and_read(&f);
 	test_seek(&f);
 	test_inline(&f);
 	test_rejects(&f);
+	test_engine(&f);
 	imgfs_image_close(img);
 	return done_testing();
 }

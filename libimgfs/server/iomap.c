@@ -65,9 +65,18 @@ int imgfs_iomap_at(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len
 int imgfs_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		    uint64_t written, unsigned opflags, const struct imgfs_mapping *m)
 {
-	if (!(m->map.flags & IMGFS_IOMAP_F_WANT_END) || !fs->iomap_ops->iomap_end)
+	const struct imgfs_image *img = fs->img;
+	struct imgfs_iomap map = m->map;
+
+	if (!(map.flags & IMGFS_IOMAP_F_WANT_END) || !fs->iomap_ops->iomap_end)
 		return 0;
-	return fs->iomap_ops->iomap_end(fs, ino, pos, len, MIN(written, len), opflags, &m->map);
+	/* A mapping that came back from the kernel knows only its device address. */
+	if (m->dev_addr != IMGFS_IOMAP_NULL_ADDR) {
+		if (m->dev_addr < img->offset)
+			return -EINVAL;
+		map.addr = m->dev_addr - img->offset;
+	}
+	return fs->iomap_ops->iomap_end(fs, ino, pos, len, MIN(written, len), opflags, &map);
 }
 
 int imgfs_iomap_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,

@@ -47,7 +47,9 @@ int imgfs_iomap_check(const struct imgfs_iomap *map, uint64_t ino, uint64_t pos,
 
 /*
  * The I/O on @m (from imgfs_iomap_at, asked with @opflags) wrote @written
- * of the @len bytes at @pos: let the backend finish it where it asked to.
+ * of the @len bytes at @pos: let the backend finish it where it asked to
+ * (IMGFS_IOMAP_F_WANT_END).  A mapping that went to the kernel and came
+ * back may carry only its device address; the backend gets its own.
  */
 int imgfs_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		    uint64_t written, unsigned opflags, const struct imgfs_mapping *m);
