@@ -53,9 +53,9 @@
 /* ---- results: one line per family of checks ---- */
 
 static const char *const family_desc[F_COUNT] = {
-	[F_INIT] = "INIT: FUSE_IOMAP granted only when offered, replies otherwise byte-identical",
+	[F_INIT] = "INIT: FUSE_IOMAP granted only when a 7.99 kernel offers it, with minor 99; replies otherwise byte-identical",
 	[F_CONFIG] = "IOMAP_CONFIG reply: flags, block size, UUID, maxbytes",
-	[F_ATTR] = "FUSE_ATTR_IOMAP exactly on regular non-inline files (LOOKUP, GETATTR, READDIRPLUS)",
+	[F_ATTR] = "FUSE_ATTR_IOMAP, with FUSE_ATTR_EXCLUSIVE, exactly on regular non-inline files (LOOKUP, GETATTR, READDIRPLUS)",
 	[F_WALK] = "IOMAP_BEGIN from 0 to EOF: valid mappings, data equals the kernel's",
 	[F_RANDOM] = "IOMAP_BEGIN at random positions and lengths, REPORT too",
 	[F_UPSERT] = "OPEN uploads mappings from 0; RETRY_CACHE answered from the cache",
@@ -166,6 +166,14 @@ static void node_insert(struct node *n)
 }
 
 /* The node @nodeid, made on first sight with @path. */
+/* A new session takes @bit: no node is an iomap inode in its kernel yet. */
+static void nodes_forget_bit(uint32_t bit)
+{
+	for (size_t i = 0; i < nodes.cap; i++)
+		if (nodes.v[i])
+			nodes.v[i]->kiomap &= ~bit;
+}
+
 struct node *node_get(uint64_t nodeid, const char *path)
 {
 	struct node *n = node_find(nodeid);
@@ -699,20 +707,23 @@ static void sess_config(struct sess *s)
 	else
 		s->maxbytes = c->s_maxbytes;
 	if ((c->flags & FUSE_IOMAP_CONFIG_SID) && !memchr(c->s_id, 0, sizeof(c->s_id)))
-		fail("%s: CONFIG s_id not NUL-terminated", s->name);
-}
+		fail("%s: CONFIG s_id not NUL-terminated", s->name);}
 
 /*
- * Start a server and INIT it.  @offer: offer FUSE_IOMAP; @batch: its
- * --iomap-upsert-batch, -1 for the default.
+ * Start a server and INIT it as a 7.@minor kernel.  @offer: set INIT bit
+ * 43, which is FUSE_IOMAP at 7.99 only (at 7.46 it is
+ * FUSE_HAS_IO_URING_BUFPOOL); @batch: its --iomap-upsert-batch, -1 for the
+ * default.
  */
-int sess_start(struct sess *s, const struct opts *o, const char *name, bool offer,
-	       int batch)
+int sess_start_at(struct sess *s, const struct opts *o, const char *name, uint32_t minor,
+		  bool offer, int batch)
 {
+	static unsigned serial;
 	uint64_t flags = kernel_init_flags() | (offer ? FUSE_IOMAP : 0);
+	bool v7 = minor == FUSE_IOMAP_KERNEL_MINOR_VERSION;
 	struct fuse_init_in in = {
 		.major = FUSE_KERNEL_VERSION,
-		.minor = FUSE_IOMAP_KERNEL_MINOR_VERSION,
+		.minor = minor,
 		.max_readahead = 131072,
 		.flags = (uint32_t)flags,
 		.flags2 = (uint32_t)(flags >> 32),
@@ -724,6 +735,9 @@ int sess_start(struct sess *s, const struct opts *o, const char *name, bool offe
 	s->o = o;
 	s->name = name;
 	s->offer = offer;
+	s->minor = minor;
+	s->bit = 1U << (serial++ % 32);
+	nodes_forget_bit(s->bit);
 	s->batch = batch;
 	s->fd = -1;
 	s->pid = -1;
@@ -760,16 +774,33 @@ int sess_start(struct sess *s, const struct opts *o, const char *name, bool offe
 	s->iomap = s->init_out.flags2 & (FUSE_IOMAP >> 32);
 	if (!(s->init_out.flags & FUSE_INIT_EXT))
 		fail("%s: INIT reply without FUSE_INIT_EXT", name);
-	if (offer && !s->iomap)
+	if (offer && v7 && !s->iomap)
 		fail("%s: FUSE_IOMAP offered, not granted (flags2 0x%x)", name,
 		     s->init_out.flags2);
 	if (!offer && s->iomap)
 		fail("%s: FUSE_IOMAP granted though not offered", name);
+	if (offer && !v7 && s->iomap)
+		fail("%s: INIT bit 43 of a 7.%u kernel (not fuse-iomap) sent back", name, minor);
+	checked();
+	if (s->init_out.major != FUSE_KERNEL_VERSION || s->init_out.minor > minor)
+		fail("%s: INIT reply %u.%u, above the kernel's 7.%u", name, s->init_out.major,
+		     s->init_out.minor, minor);
+	checked();
+	if (s->iomap && s->init_out.minor != FUSE_IOMAP_KERNEL_MINOR_VERSION)
+		fail("%s: FUSE_IOMAP granted in a 7.%u reply: below 7.99 the kernel ignores "
+		     "FUSE_ATTR_EXCLUSIVE, and v7 FUSE_ATTR_IOMAP without it", name,
+		     s->init_out.minor);
 	s->window = s->init_out.flags & FUSE_MAX_PAGES && s->init_out.max_pages ?
 			    s->init_out.max_pages * 4096U : 131072U;
 	if (s->iomap)
 		sess_config(s);
 	return 0;
+}
+
+int sess_start(struct sess *s, const struct opts *o, const char *name, bool offer,
+	       int batch)
+{
+	return sess_start_at(s, o, name, FUSE_IOMAP_KERNEL_MINOR_VERSION, offer, batch);
 }
 
 /* Close our end: the server must exit by itself, not killed by a signal. */
@@ -949,6 +980,13 @@ static void on_upsert(struct sess *s, const char *p, size_t len)
 		fail("%s: upsert for node %" PRIu64 " never looked up", s->name, u->nodeid);
 		goto out;
 	}
+	/* A v7 kernel took an upsert for any other inode as an iomap one, and oopsed. */
+	if (!(n->kiomap & s->bit)) {
+		fail("%s: upsert for %s, which this session's kernel holds as no iomap inode "
+		     "(no reply gave it FUSE_ATTR_IOMAP with FUSE_ATTR_EXCLUSIVE at 7.99)",
+		     s->name, n->path);
+		goto out;
+	}
 	if (u->attr_ino != n->attr_ino || !n->want_iomap) {
 		fail("%s: upsert for %s: attr_ino %" PRIu64 " (LOOKUP said %" PRIu64 "), iomap %d",
 		     s->name, n->path, u->attr_ino, n->attr_ino, n->want_iomap);
@@ -1035,6 +1073,7 @@ const char *sess_label(const struct sess *s)
 void learn_attr(struct sess *s, struct node *n, const struct fuse_attr *a, const char *via)
 {
 	bool has = a->flags & FUSE_ATTR_IOMAP;
+	bool excl = a->flags & FUSE_ATTR_EXCLUSIVE;
 
 	checked();
 	if (n->known && (n->attr_ino != a->ino || n->mode != a->mode))
@@ -1051,6 +1090,13 @@ void learn_attr(struct sess *s, struct node *n, const struct fuse_attr *a, const
 		     (uint64_t)a->size,
 		     !S_ISREG(a->mode) ? "not a regular file" :
 		     n->want_iomap ? "data on the device" : "inline data");
+	/* v7 skips iomap on an inode without EXCLUSIVE; EXCLUSIVE comes only with it here. */
+	if (has != excl)
+		fail("%s: %s: %s attr.flags 0x%x: FUSE_ATTR_IOMAP and FUSE_ATTR_EXCLUSIVE not "
+		     "together", sess_label(s), n->path, via, a->flags);
+	/* What a v7 kernel makes of it (fuse_iomap_init_inode). */
+	if (has && excl && S_ISREG(a->mode) && s->iomap && s->init_out.minor >= 99)
+		n->kiomap |= s->bit;
 	if (has && a->blksize != s->o->blocksize)
 		fail("%s: %s: %s attr.blksize %u, the block size is %u", sess_label(s), n->path,
 		     via, a->blksize, s->o->blocksize);

@@ -5,8 +5,8 @@
  *
  * No kernel has fuse-iomap yet (DESIGN.md), so this program is the kernel:
  * it starts imgfs-server on one end of a SOCK_SEQPACKET socketpair (one
- * packet per FUSE message, as /dev/fuse has), sends INIT as a 6.18 kernel
- * with the iomap patches would, and then the requests such a kernel sends,
+ * packet per FUSE message, as /dev/fuse has), sends INIT as a kernel
+ * with the v7 iomap patches would (7.99), and then the requests such a kernel sends,
  * checking every reply the way the kernel checks it.  The truth it checks
  * against is independent of imgfs: the kernel's own mount of the same
  * image (@kdir) for contents, inline flags and sizes, and the block size
@@ -15,6 +15,9 @@
  *   kiomap-sim check  OPTIONS            every file of one image
  *   kiomap-sim refused OPTIONS          a block device whose registration
  *                                        fails: every file through READ
+ *   kiomap-sim mainline OPTIONS         a 7.46 kernel, whose INIT bit 43
+ *                                        is not fuse-iomap: every file
+ *                                        through READ
  *   kiomap-sim rounds OPTIONS PATH=DESC... requests to read files through
  *                                        each path (userspace, iomap, iomap
  *                                        with upserts), per GiB
@@ -361,7 +364,7 @@ static void read_file(struct sess *s, struct node *n, struct prng *p)
 struct image_run {
 	const struct opts *o;
 	struct sess plain, iomap, nobatch;
-	bool refused;		/* plain is a session whose device registration failed */
+	bool refused;		/* plain serves no file through iomap: every one through READ */
 	unsigned long files, full;
 	struct node *some_file;
 };
@@ -627,13 +630,16 @@ static int run_check(const struct opts *o)
 	if (ir.plain.init_len && ir.iomap.init_len) {
 		struct fuse_init_out a = ir.plain.init_out, b = ir.iomap.init_out;
 
+		/* The iomap session's minor is checked to be 99 (sess_start). */
 		b.flags2 &= ~(uint32_t)(FUSE_IOMAP >> 32);
+		b.minor = a.minor;
 		if (ir.plain.init_len != ir.iomap.init_len || memcmp(&a, &b, sizeof(a)) ||
 		    memcmp(ir.plain.init + sizeof(a), ir.iomap.init + sizeof(a),
 			   ir.plain.init_len - sizeof(a)))
-			fail("INIT replies differ beyond the iomap bit: %zu bytes flags 0x%x/0x%x "
-			     "vs %zu bytes flags 0x%x/0x%x", ir.plain.init_len, a.flags, a.flags2,
-			     ir.iomap.init_len, ir.iomap.init_out.flags, ir.iomap.init_out.flags2);
+			fail("INIT replies differ beyond the iomap bit and minor: %zu bytes flags "
+			     "0x%x/0x%x vs %zu bytes flags 0x%x/0x%x", ir.plain.init_len, a.flags,
+			     a.flags2, ir.iomap.init_len, ir.iomap.init_out.flags,
+			     ir.iomap.init_out.flags2);
 		if (ir.nobatch.init_len != ir.iomap.init_len ||
 		    memcmp(ir.nobatch.init, ir.iomap.init, ir.iomap.init_len))
 			fail("INIT replies of two iomap sessions differ");
@@ -677,6 +683,25 @@ static int run_check(const struct opts *o)
 	return report(o->label);
 }
 
+/* Every file of the tree through ir->plain's READ, none marked. */
+static void walk_userspace(struct image_run *ir)
+{
+	struct node *root = node_get(FUSE_ROOT_ID, "");
+
+	if (learn_truth(root, ir->o) == 0) {
+		cur = F_ATTR;
+		do_getattr(&ir->plain, root);
+		check_dir(ir, root);
+	}
+	if (ir->some_file) {
+		plain_checks(&ir->plain, ir->some_file);
+	} else {
+		cur = F_READ;
+		fail("no regular file of 8 KiB or more was read");
+	}
+	printf("# %s: %lu regular files read through READ\n", ir->o->label, ir->files);
+}
+
 /*
  * The kernel offers iomap and the image is a block device, but the
  * device registration fails (a socket takes no ioctl, as a kernel that
@@ -687,7 +712,6 @@ static int run_check(const struct opts *o)
 static int run_refused(const struct opts *o)
 {
 	struct image_run ir = { .o = o, .refused = true };
-	struct node *root;
 
 	sess_start(&ir.plain, o, "refused device", true, -1);
 	cur = F_INIT;
@@ -696,19 +720,42 @@ static int run_refused(const struct opts *o)
 		fail("refused device: a block device image is not offered iomap in INIT");
 	/* The connection speaks iomap, but no file may use it. */
 	ir.plain.iomap = false;
-	root = node_get(FUSE_ROOT_ID, "");
-	if (learn_truth(root, o) == 0) {
-		cur = F_ATTR;
-		do_getattr(&ir.plain, root);
-		check_dir(&ir, root);
-	}
-	if (ir.some_file) {
-		plain_checks(&ir.plain, ir.some_file);
-	} else {
-		cur = F_READ;
-		fail("no regular file of 8 KiB or more was read");
-	}
-	printf("# %s: %lu regular files read through READ\n", o->label, ir.files);
+	walk_userspace(&ir);
+	sess_stop(&ir.plain);
+	return report(o->label);
+}
+
+/*
+ * A mainline 7.46 kernel (Linux 7.3) sets INIT bit 43 for
+ * FUSE_HAS_IO_URING_BUFPOOL.  With a device the server could map, it must
+ * still not take that for fuse-iomap: its reply must be the one a 7.99
+ * kernel not offering iomap gets, bit 43 clear, and then no attribute is
+ * marked, OPEN stays ENOSYS, BEGIN is refused and every file reads
+ * through READ.
+ */
+static int run_mainline(const struct opts *o)
+{
+	struct image_run ir = { .o = o, .refused = true };
+	struct sess v7;
+
+	sess_start_at(&ir.plain, o, "7.46 kernel, bit 43 set", MAINLINE_MINOR, true, -1);
+	sess_start(&v7, o, "7.99 kernel, bit 43 clear", false, -1);
+	cur = F_INIT;
+	checked();
+	if (!ir.plain.init_len || !v7.init_len)
+		fail("no INIT reply to compare");
+	else if (ir.plain.init_len != v7.init_len || memcmp(ir.plain.init, v7.init, v7.init_len))
+		fail("the 7.46 INIT with bit 43 gets another reply (%zu bytes, minor %u, flags "
+		     "0x%x/0x%x) than a 7.99 INIT without it (%zu bytes, minor %u, flags 0x%x/0x%x)",
+		     ir.plain.init_len, ir.plain.init_out.minor, ir.plain.init_out.flags,
+		     ir.plain.init_out.flags2, v7.init_len, v7.init_out.minor, v7.init_out.flags,
+		     v7.init_out.flags2);
+	sess_stop(&v7);
+	printf("# %s: 7.46 INIT reply: minor %u, flags 0x%x, flags2 0x%x\n", o->label,
+	       ir.plain.init_out.minor, ir.plain.init_out.flags, ir.plain.init_out.flags2);
+	/* Whatever the reply said, a 7.46 kernel has no iomap inodes. */
+	ir.plain.iomap = false;
+	walk_userspace(&ir);
 	sess_stop(&ir.plain);
 	return report(o->label);
 }
@@ -918,9 +965,10 @@ static int run_interleave(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kiomap-sim check|refused|rounds --server=PATH --image=FILE --fstype=ext4|xfs\n"
-		"         [--offset=BYTES] --size=BYTES --kernel-dir=DIR --block-size=N\n"
-		"         --uuid=UUID [--seed=N] [--label=TEXT] [--no-sandbox] [PATH=DESC...]\n"
+	fprintf(f, "usage: kiomap-sim check|refused|mainline|rounds --server=PATH --image=FILE\n"
+		"         --fstype=ext4|xfs [--offset=BYTES] --size=BYTES --kernel-dir=DIR\n"
+		"         --block-size=N --uuid=UUID [--seed=N] [--label=TEXT] [--no-sandbox]\n"
+		"         [PATH=DESC...]\n"
 		"       kiomap-sim interleave CHUNK BYTES FILE...\n");
 }
 
@@ -998,7 +1046,7 @@ int main(int argc, char **argv)
 	}
 	if (!o.server || !o.image || !o.fstype || !o.size || !o.kdir || !bs || bs > 65536 ||
 	    !have_uuid || (strcmp(mode, "check") && strcmp(mode, "rounds") &&
-			   strcmp(mode, "refused"))) {
+			   strcmp(mode, "refused") && strcmp(mode, "mainline"))) {
 		usage(stderr);
 		return 2;
 	}
@@ -1022,6 +1070,8 @@ int main(int argc, char **argv)
 		r = run_check(&o);
 	else if (o.refused)
 		r = run_refused(&o);
+	else if (!strcmp(mode, "mainline"))
+		r = run_mainline(&o);
 	else
 		r = run_rounds(&o, argc - optind, argv + optind);
 	return r ? 1 : 0;

@@ -21,6 +21,9 @@
 			  FUSE_IOMAP_CONFIG_BLOCKSIZE | FUSE_IOMAP_CONFIG_MAX_LINKS | \
 			  FUSE_IOMAP_CONFIG_TIME | FUSE_IOMAP_CONFIG_MAXBYTES)
 
+/* A mainline kernel whose INIT bit 43 is FUSE_HAS_IO_URING_BUFPOOL (Linux 7.3). */
+#define MAINLINE_MINOR 46
+
 /* ---- results: one line per family of checks ---- */
 
 enum family {
@@ -66,6 +69,7 @@ struct node {
 	uint32_t mode, blksize;
 	bool want_iomap;	/* S_ISREG and not inline in the kernel's view */
 	bool known;		/* LOOKUP or READDIRPLUS gave its attributes */
+	uint32_t kiomap;	/* sessions (sess.bit) whose kernel made it an iomap inode */
 	char *path;		/* relative to the kernel's mount */
 	struct cache cache;
 	struct ranges stored;
@@ -95,6 +99,8 @@ struct sess {
 	int fd;
 	bool broken;		/* a reply went missing or the server died */
 	bool offer, iomap;	/* iomap offered, granted */
+	uint32_t minor;		/* the INIT minor sent */
+	uint32_t bit;		/* this session in node.kiomap */
 	int batch;		/* --iomap-upsert-batch, -1: the default */
 	uint64_t unique;
 	char init[sizeof(struct fuse_init_out) + 64];
@@ -120,6 +126,9 @@ struct reply {
 void sess_init(const struct opts *o);
 int sess_start(struct sess *s, const struct opts *o, const char *name, bool offer,
 	       int batch);
+/* The same, as a kernel whose INIT says 7.@minor. */
+int sess_start_at(struct sess *s, const struct opts *o, const char *name, uint32_t minor,
+		  bool offer, int batch);
 void sess_stop(struct sess *s);
 /* Close with @requests requests unanswered: the server must still exit cleanly. */
 void sess_leave(struct sess *s, unsigned requests);

@@ -8,15 +8,19 @@
 # and blkid (UUID).
 #
 # For every image of the ext4 and XFS corpora (each partition of the disk
-# images too), over all of its regular files: INIT with and without
-# FUSE_IOMAP offered (replies identical but for the flag), IOMAP_CONFIG,
-# FUSE_ATTR_IOMAP in LOOKUP/GETATTR/READDIRPLUS, IOMAP_BEGIN walks from 0
+# images too), over all of its regular files: INIT as a 7.99 kernel with
+# and without FUSE_IOMAP offered (replies identical but for the flag and
+# minor 99), IOMAP_CONFIG (v7's 104 bytes), FUSE_ATTR_IOMAP with
+# FUSE_ATTR_EXCLUSIVE in LOOKUP/GETATTR/READDIRPLUS, IOMAP_BEGIN walks from 0
 # to EOF and at pseudo-random positions and lengths (REPORT too), every
 # mapping validated as the kernel validates it and its data compared with
 # the kernel's file, OPEN and its uploaded mappings, RETRY_CACHE,
 # IOMAP_END, refused writes, malformed requests, and the userspace READ
-# path with its NOTIFY_STORE pushes.  One test line per image and family
-# of checks, the first failures as diagnostics.
+# path with its NOTIFY_STORE pushes; upserts only for inodes the kernel
+# made iomap inodes.  On the first image of each corpus also a mainline
+# 7.46 kernel, whose INIT bit 43 is FUSE_HAS_IO_URING_BUFPOOL: the reply
+# must not grant it, and every file must read through READ.  One test line
+# per image and family of checks, the first failures as diagnostics.
 #
 # Then round trips: a 256 MiB contiguous file and a 64 MiB fragmented one,
 # made here on ext4 and XFS, read as the kernel would in 1 MiB windows
@@ -89,7 +93,8 @@ block_size() {
 	fi
 }
 
-# sim_image TYPE IMAGE LABEL [OFFSET SIZE]
+# sim_image TYPE IMAGE LABEL [OFFSET SIZE]: check mode, and mainline mode
+# too when $sim_mainline is yes.
 sim_image() {
 	_type=$1 _img=$2 _label=$3 _off=${4:-0} _size=${5:-$(stat -c %s "$2")}
 	_k=$TEST_TMP/kernel
@@ -106,21 +111,28 @@ sim_image() {
 	else
 		run_sim check --image="$_img" --fstype="$_type" --offset="$_off" --size="$_size" \
 			--kernel-dir="$_k" --block-size="$_bs" --uuid="$_uuid" --label="$_label"
+		[ "$sim_mainline" != yes ] ||
+			run_sim mainline --image="$_img" --fstype="$_type" --offset="$_off" \
+				--size="$_size" --kernel-dir="$_k" --block-size="$_bs" \
+				--uuid="$_uuid" --label="$_label (7.46 INIT)"
 	fi
 	unmount "$_k"
 }
 
 # sim_corpus TYPE DIR: every image, every listed partition.
 sim_corpus() {
+	sim_mainline=yes
 	for img in "$2"/*.img; do
 		[ -e "$img" ] || bail_out "no images in $2"
 		name=$(basename "$img" .img)
 		if [ ! -e "$img.parts" ]; then
 			sim_image "$1" "$img" "$name"
+			sim_mainline=no
 			continue
 		fi
 		while read -r num off size; do
 			sim_image "$1" "$img" "$name partition $num" "$off" "$size"
+			sim_mainline=no
 		done <"$img.parts"
 	done
 }

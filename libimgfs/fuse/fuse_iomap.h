@@ -15,11 +15,22 @@
 #include <linux/fuse.h>
 #include <linux/ioctl.h>
 
-/* INIT: the protocol minor of the experimental interface, and its flag. */
+/*
+ * INIT: the protocol minor of the experimental interface, and its flag.
+ * Bit 43 means FUSE_IOMAP only in a minor-99 INIT: mainline's 7.46
+ * (Linux 7.3) gave the same bit to FUSE_HAS_IO_URING_BUFPOOL.  The kernel
+ * keeps the minor of the server's reply as the connection's, and honours
+ * FUSE_ATTR_EXCLUSIVE only when that is 99 or more.
+ */
 #define FUSE_IOMAP_KERNEL_MINOR_VERSION	99
 #define FUSE_IOMAP			(1ULL << 43)	/* bit 11 of fuse_init_in/out.flags2 */
 
-/* fuse_attr.flags: this regular file's I/O goes through iomap. */
+/*
+ * fuse_attr.flags.  The kernel reads them when it first instantiates an
+ * inode.  IOMAP takes effect only on a regular file that also carries
+ * EXCLUSIVE ("only this mount modifies this file").
+ */
+#define FUSE_ATTR_EXCLUSIVE		(1U << 2)
 #define FUSE_ATTR_IOMAP			(1U << 3)
 
 /* Opcodes. */

@@ -85,22 +85,32 @@ static void register_device(struct imgfs_fuse *f)
 	pthread_mutex_unlock(&k->lock);
 }
 
-/* INIT on its way in: does the kernel offer iomap, and can this mount use it? */
+/*
+ * INIT on its way in: does the kernel offer iomap, and can this mount use
+ * it?  Bit 43 is an offer only in a 7.99 INIT: mainline 7.46 (Linux 7.3)
+ * gave it to FUSE_HAS_IO_URING_BUFPOOL, which is not ours to accept.
+ */
 static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, size_t len)
 {
 	struct imgfs_kiomap *k = &f->kiomap;
 	const struct fuse_init_in *arg = (const void *)(in + 1);
 	const struct imgfs_fs *fs = f->fs;
 	long page = sysconf(_SC_PAGESIZE);
-	bool offered;
+	bool bit43;
 
 	k->init_unique = in->unique;
 	k->init_seen = true;
 	k->maxbytes = MIN(fs->max_file_size, (uint64_t)INT64_MAX);
-	offered = len >= sizeof(*in) + offsetof(struct fuse_init_in, flags2) + sizeof(arg->flags2) &&
-		  (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & (uint32_t)(FUSE_IOMAP >> 32));
+	bit43 = len >= sizeof(*in) + offsetof(struct fuse_init_in, flags2) + sizeof(arg->flags2) &&
+		(arg->flags & FUSE_INIT_EXT) && (arg->flags2 & (uint32_t)(FUSE_IOMAP >> 32));
 	k->accepted = false;
-	if (!offered)
+	if (bit43 && (arg->major != FUSE_KERNEL_VERSION ||
+		      arg->minor != FUSE_IOMAP_KERNEL_MINOR_VERSION))
+		snprintf(k->data_path, sizeof(k->data_path),
+			 "userspace iomap (a %u.%u kernel: its INIT bit 43 is not fuse-iomap, "
+			 "which is 7.%u's)", arg->major, arg->minor,
+			 FUSE_IOMAP_KERNEL_MINOR_VERSION);
+	else if (!bit43)
 		snprintf(k->data_path, sizeof(k->data_path),
 			 "userspace iomap (this kernel offers no fuse-iomap)");
 	else if (!fs->img->block_device && !k->test_backing_id)
@@ -114,8 +124,14 @@ static void watch_init(struct imgfs_fuse *f, const struct fuse_in_header *in, si
 }
 
 /*
- * The INIT reply on its way out: accept iomap by setting its flag, and
- * nothing else.  libfuse's reply is one header and one fuse_init_out.
+ * The INIT reply on its way out: accept iomap by setting its flag and
+ * answering minor 99, and nothing else.  The kernel takes the reply's
+ * minor as the connection's (no lower of the two), and honours
+ * FUSE_ATTR_EXCLUSIVE, without which it ignores FUSE_ATTR_IOMAP, only
+ * from 99 on; libfuse writes its own.  The reply's length need not follow
+ * the minor: the kernel takes any up to its fuse_init_out and zeroes the
+ * rest.  Not accepting, bit 43 never goes back: it means something else
+ * below 7.99.  libfuse's reply is one header and one fuse_init_out.
  */
 static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec *iov, int count)
 {
@@ -136,6 +152,7 @@ static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec
 	if (k->accepted) {
 		if (h->error == 0 && len == sizeof(msg) && (out->flags & FUSE_INIT_EXT)) {
 			out->flags2 |= (uint32_t)(FUSE_IOMAP >> 32);
+			out->minor = FUSE_IOMAP_KERNEL_MINOR_VERSION;
 		} else {
 			k->accepted = false;
 			snprintf(k->data_path, sizeof(k->data_path), "%s",
@@ -143,6 +160,8 @@ static ssize_t write_init_reply(struct imgfs_fuse *f, int fd, const struct iovec
 				 "userspace iomap (libfuse's INIT reply has no room for the iomap flag)");
 		}
 	}
+	if (!k->accepted && h->error == 0 && len == sizeof(msg))
+		out->flags2 &= ~(uint32_t)(FUSE_IOMAP >> 32);
 	return write(fd, msg, len);
 }
 
@@ -237,6 +256,12 @@ static bool data_on_device(struct imgfs_fuse *f, uint64_t ino)
 	return f->fs->ops->read_inline(f->fs, ino, 0, &none, 0, &done) == -EINVAL;
 }
 
+/*
+ * Whether the kernel treats @ino as an iomap inode: the one answer for
+ * marking it (IOMAP with EXCLUSIVE, on a connection that accepted at
+ * minor 99) and for uploading its mappings, which the kernel takes for
+ * iomap inodes only.
+ */
 static bool iomap_file(struct imgfs_fuse *f, uint64_t ino, const struct stat *st)
 {
 	if (!f->kiomap.accepted || !S_ISREG(st->st_mode))
@@ -475,7 +500,8 @@ void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st
 {
 	if (!iomap_file(f, ino, st))
 		return;
-	attr->flags |= FUSE_ATTR_IOMAP;
+	/* v7 ignores IOMAP on an inode that is not EXCLUSIVE too. */
+	attr->flags |= FUSE_ATTR_IOMAP | FUSE_ATTR_EXCLUSIVE;
 	/* The kernel aligns mappings to the inode's block size: it must be ours. */
 	attr->blksize = f->fs->block_size;
 }

@@ -5,9 +5,10 @@
  *
  * Debian's libfuse knows nothing of it, so the session runs over our own
  * read/writev (fuse_session_custom_io): INIT is watched on its way in and
- * its reply gets the FUSE_IOMAP flag on its way out; the IOMAP_* requests
- * are answered here and never reach libfuse.  Everything else, and every
- * session whose kernel does not offer iomap, is exactly as libfuse does it.
+ * its reply gets the FUSE_IOMAP flag and minor 99 on its way out; the
+ * IOMAP_* requests are answered here and never reach libfuse.  Everything
+ * else, and every session whose kernel does not offer iomap, is exactly as
+ * libfuse does it.
  */
 #ifndef IMGFS_FUSE_KIOMAP_H
 #define IMGFS_FUSE_KIOMAP_H
@@ -63,8 +64,9 @@ static inline bool imgfs_kiomap_active(const struct imgfs_kiomap *k)
 }
 
 /*
- * Set FUSE_ATTR_IOMAP (and the block size its mappings are aligned to)
- * in @attr when inode @ino, described by @st, is served through iomap.
+ * Set FUSE_ATTR_IOMAP with FUSE_ATTR_EXCLUSIVE (and the block size its
+ * mappings are aligned to) in @attr when inode @ino, described by @st, is
+ * served through iomap.
  */
 void imgfs_kiomap_mark(struct imgfs_fuse *f, uint64_t ino, const struct stat *st,
 		       struct fuse_attr *attr);
