@@ -89,14 +89,20 @@ is_mounted() {
 # (CONFIG_TASK_IO_ACCOUNTING).  Without it, the bytes of the device in the
 # page cache: the server reads the image through the device, buffered,
 # while the kernel's iomap reads go straight into the file's own pages.
-io_probe=
 read_count() {
 	if [ -r "/proc/$1/io" ]; then
-		io_probe="the server's rchar"
 		awk '$1 == "rchar:" { print $2 }' "/proc/$1/io"
 	else
-		io_probe="$2's bytes in the page cache (no /proc/PID/io in this kernel)"
 		"$PAGECACHE" "$2"
+	fi
+}
+
+# What read_count measures for server $1 and device $2.
+read_probe() {
+	if [ -r "/proc/$1/io" ]; then
+		echo "the server's rchar"
+	else
+		echo "$2's bytes in the page cache (no /proc/PID/io in this kernel)"
 	fi
 }
 
@@ -171,7 +177,7 @@ test_image() {
 		else
 			not_ok "$_name: the server reads none of the 64 MiB file"
 		fi
-		diag "measured by $io_probe: grew by $_grew bytes; md5 imgfs ${_sum%% *}, kernel ${_want%% *}"
+		diag "measured by $(read_probe "$_srv" "$_img"): grew by $_grew bytes; md5 imgfs ${_sum%% *}, kernel ${_want%% *}"
 	fi
 
 	# 3. Everything, against the kernel.
