@@ -663,6 +663,7 @@ static void sess_config(struct sess *s)
 	struct fuse_iomap_config_in in = {
 		.flags = ALL_CONFIG_FLAGS,
 		.maxbytes = INT64_MAX,
+		.cache_maxbytes = KERNEL_CACHE_MAXBYTES,
 	};
 	struct fuse_iomap_config_out *c = &s->cfg;
 	struct reply r;
@@ -683,6 +684,9 @@ static void sess_config(struct sess *s)
 		return;
 	}
 	memcpy(c, r.data, r.len);
+	if (r.len != sizeof(*c))
+		fail("%s: IOMAP_CONFIG reply of %zu bytes, v7's fuse_iomap_config_out is %zu",
+		     s->name, r.len, sizeof(*c));
 	if (c->flags & ~(uint64_t)ALL_CONFIG_FLAGS)
 		fail("%s: CONFIG flags 0x%" PRIx64 " beyond the offered 0x%llx", s->name, c->flags,
 		     (unsigned long long)ALL_CONFIG_FLAGS);
@@ -707,7 +711,14 @@ static void sess_config(struct sess *s)
 	else
 		s->maxbytes = c->s_maxbytes;
 	if ((c->flags & FUSE_IOMAP_CONFIG_SID) && !memchr(c->s_id, 0, sizeof(c->s_id)))
-		fail("%s: CONFIG s_id not NUL-terminated", s->name);}
+		fail("%s: CONFIG s_id not NUL-terminated", s->name);
+	/* Set, the kernel clamps it to at most 2 MiB; unset, the field is unused. */
+	if ((c->flags & FUSE_IOMAP_CONFIG_CACHE_MAXBYTES) ?
+		    !c->cache_maxbytes || c->cache_maxbytes > KERNEL_CACHE_MAX_MAXBYTES :
+		    c->cache_maxbytes != 0)
+		fail("%s: CONFIG cache_maxbytes %u (flag %d)", s->name, c->cache_maxbytes,
+		     !!(c->flags & FUSE_IOMAP_CONFIG_CACHE_MAXBYTES));
+}
 
 /*
  * Start a server and INIT it as a 7.@minor kernel.  @offer: set INIT bit

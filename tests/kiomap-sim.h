@@ -19,10 +19,15 @@
 
 #define ALL_CONFIG_FLAGS (FUSE_IOMAP_CONFIG_SID | FUSE_IOMAP_CONFIG_UUID | \
 			  FUSE_IOMAP_CONFIG_BLOCKSIZE | FUSE_IOMAP_CONFIG_MAX_LINKS | \
-			  FUSE_IOMAP_CONFIG_TIME | FUSE_IOMAP_CONFIG_MAXBYTES)
+			  FUSE_IOMAP_CONFIG_TIME | FUSE_IOMAP_CONFIG_MAXBYTES | \
+			  FUSE_IOMAP_CONFIG_CACHE_MAXBYTES)
 
 /* A mainline kernel whose INIT bit 43 is FUSE_HAS_IO_URING_BUFPOOL (Linux 7.3). */
 #define MAINLINE_MINOR 46
+
+/* What a v7 kernel offers as each inode's mapping cache limit, and its ceiling. */
+#define KERNEL_CACHE_MAXBYTES (256U << 10)
+#define KERNEL_CACHE_MAX_MAXBYTES (2U << 20)
 
 /* ---- results: one line per family of checks ---- */
 

@@ -11,6 +11,7 @@
 #define IMGFS_FUSE_IOMAP_H
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/fuse.h>
 #include <linux/ioctl.h>
@@ -28,10 +29,15 @@
 /*
  * fuse_attr.flags.  The kernel reads them when it first instantiates an
  * inode.  IOMAP takes effect only on a regular file that also carries
- * EXCLUSIVE ("only this mount modifies this file").
+ * EXCLUSIVE ("only this mount modifies this file").  SYNC, IMMUTABLE and
+ * APPEND become the inode's S_* flags, on exclusive inodes only.
  */
 #define FUSE_ATTR_EXCLUSIVE		(1U << 2)
 #define FUSE_ATTR_IOMAP			(1U << 3)
+#define FUSE_ATTR_ATOMIC		(1U << 4)	/* untorn writes */
+#define FUSE_ATTR_SYNC			(1U << 5)
+#define FUSE_ATTR_IMMUTABLE		(1U << 6)
+#define FUSE_ATTR_APPEND		(1U << 7)
 
 /* Opcodes. */
 #define FUSE_FREEZE_FS			4089
@@ -84,6 +90,7 @@
 #define FUSE_IOMAP_OP_DAX		(1U << 8)
 #define FUSE_IOMAP_OP_ATOMIC		(1U << 9)
 #define FUSE_IOMAP_OP_DONTCACHE		(1U << 10)
+#define FUSE_IOMAP_OP_SWAPFILE		(1U << 30)	/* swapon's mapping walk */
 #define FUSE_IOMAP_OP_WRITEBACK		(1U << 31)
 
 struct fuse_iomap_io {
@@ -118,15 +125,24 @@ struct fuse_iomap_end_in {
 	struct fuse_iomap_io map;
 };
 
+/* IOMAP_IOEND flags. */
+#define FUSE_IOMAP_IOEND_SHARED		(1U << 0)	/* written out of place */
+#define FUSE_IOMAP_IOEND_UNWRITTEN	(1U << 1)	/* into an unwritten extent */
+#define FUSE_IOMAP_IOEND_BOUNDARY	(1U << 2)	/* not merged with the one before */
+#define FUSE_IOMAP_IOEND_DIRECT		(1U << 3)
+#define FUSE_IOMAP_IOEND_APPEND		(1U << 4)
+#define FUSE_IOMAP_IOEND_WRITEBACK	(1U << 5)	/* page cache writeback */
+#define FUSE_IOMAP_IOEND_SWAPOFF	(1U << 6)	/* a swapfile deactivated */
+
 struct fuse_iomap_ioend_in {
-	uint32_t ioendflags;
-	int32_t error;
+	uint32_t flags;		/* FUSE_IOMAP_IOEND_* */
+	int32_t error;		/* 0 or a negative errno */
 	uint64_t attr_ino;
 	uint64_t pos;
 	uint64_t new_addr;
 	uint64_t written;
 	uint32_t dev;
-	uint32_t reserved1;
+	uint32_t pad;		/* zero */
 };
 
 struct fuse_iomap_ioend_out {
@@ -140,12 +156,22 @@ struct fuse_iomap_ioend_out {
 #define FUSE_IOMAP_CONFIG_MAX_LINKS	(1ULL << 3)
 #define FUSE_IOMAP_CONFIG_TIME		(1ULL << 4)
 #define FUSE_IOMAP_CONFIG_MAXBYTES	(1ULL << 5)
+#define FUSE_IOMAP_CONFIG_CACHE_MAXBYTES (1ULL << 6)
 
 struct fuse_iomap_config_in {
 	uint64_t flags;		/* the FUSE_IOMAP_CONFIG_* the kernel understands */
 	int64_t maxbytes;	/* the kernel's largest file size */
-	uint64_t padding[6];
+	uint32_t cache_maxbytes; /* its per-inode mapping cache limit (256 KiB) */
+	uint32_t zero;
+	uint64_t padding[5];
 };
+
+/*
+ * 100 bytes of fields, 104 with the tail padding.  The kernel takes any
+ * reply up to that size and zeroes the rest.  cache_maxbytes limits the
+ * memory of each inode's mapping cache (clamped to 2 MiB; 0 keeps the
+ * kernel's 256 KiB); an upsert that finds it exceeded drops the cache.
+ */
 
 struct fuse_iomap_config_out {
 	uint64_t flags;		/* FUSE_IOMAP_CONFIG_* */
@@ -159,6 +185,7 @@ struct fuse_iomap_config_out {
 	int64_t s_time_min;
 	int64_t s_time_max;
 	int64_t s_maxbytes;
+	uint32_t cache_maxbytes; /* bytes, with FUSE_IOMAP_CONFIG_CACHE_MAXBYTES */
 };
 
 struct fuse_range {
@@ -203,16 +230,52 @@ struct fuse_backing_map {
 #define FUSE_DEV_IOC_BACKING_OPEN	_IOW(FUSE_DEV_IOC_MAGIC, 1, struct fuse_backing_map)
 #endif
 
+/* FUSE_DEV_IOC_IOMAP_SUPPORT: what iomap the kernel has (0: none, or disabled). */
+#define FUSE_IOMAP_SUPPORT_FILEIO	(1ULL << 0)	/* file I/O through iomap */
+#define FUSE_IOMAP_SUPPORT_ATOMIC	(1ULL << 1)	/* untorn writes */
+
+struct fuse_iomap_support {
+	uint64_t flags;		/* FUSE_IOMAP_SUPPORT_* */
+	uint64_t padding;
+};
+
+/* FUSE_DEV_IOC_IOMAP_SET_BLOCKSIZE: a registered device's block size. */
+struct fuse_iomap_backing_info {
+	uint32_t backing_id;
+	uint32_t blocksize;
+};
+
+/*
+ * The iomap ioctls on a /dev/fuse descriptor.  SET_NOFS takes a u32
+ * (non-zero: the server's allocations avoid filesystem reclaim); ADD_IOMAP,
+ * from a privileged helper before the mount, pre-approves iomap for the
+ * connection the descriptor will carry.
+ */
+#define FUSE_DEV_IOC_IOMAP_SUPPORT	_IOR(FUSE_DEV_IOC_MAGIC, 99, struct fuse_iomap_support)
+#define FUSE_DEV_IOC_SET_NOFS		_IOW(FUSE_DEV_IOC_MAGIC, 100, uint32_t)
+#define FUSE_DEV_IOC_ADD_IOMAP		_IO(FUSE_DEV_IOC_MAGIC, 101)
+#define FUSE_DEV_IOC_IOMAP_SET_BLOCKSIZE \
+	_IOW(FUSE_DEV_IOC_MAGIC, 102, struct fuse_iomap_backing_info)
+
 static_assert(sizeof(struct fuse_iomap_io) == 32, "fuse_iomap_io");
 static_assert(sizeof(struct fuse_iomap_begin_in) == 32, "fuse_iomap_begin_in");
 static_assert(sizeof(struct fuse_iomap_begin_out) == 64, "fuse_iomap_begin_out");
 static_assert(sizeof(struct fuse_iomap_end_in) == 72, "fuse_iomap_end_in");
 static_assert(sizeof(struct fuse_iomap_ioend_in) == 48, "fuse_iomap_ioend_in");
 static_assert(sizeof(struct fuse_iomap_config_in) == 64, "fuse_iomap_config_in");
-static_assert(sizeof(struct fuse_iomap_config_out) == 96, "fuse_iomap_config_out");
+static_assert(sizeof(struct fuse_iomap_config_out) == 104, "fuse_iomap_config_out");
+static_assert(offsetof(struct fuse_iomap_config_in, cache_maxbytes) == 16, "config_in");
+static_assert(offsetof(struct fuse_iomap_config_out, s_maxbytes) == 88, "config_out");
+static_assert(offsetof(struct fuse_iomap_config_out, cache_maxbytes) == 96, "config_out");
 static_assert(sizeof(struct fuse_iomap_upsert_mappings_out) == 80, "upsert_mappings_out");
 static_assert(sizeof(struct fuse_iomap_inval_mappings_out) == 48, "inval_mappings_out");
 static_assert(sizeof(struct fuse_iomap_dev_inval_out) == 24, "dev_inval_out");
 static_assert(sizeof(struct fuse_backing_map) == 16, "fuse_backing_map");
+static_assert(sizeof(struct fuse_iomap_support) == 16, "fuse_iomap_support");
+static_assert(sizeof(struct fuse_iomap_backing_info) == 8, "fuse_iomap_backing_info");
+static_assert(FUSE_DEV_IOC_IOMAP_SUPPORT == _IOR(229, 99, char[16]), "IOMAP_SUPPORT");
+static_assert(FUSE_DEV_IOC_SET_NOFS == _IOW(229, 100, uint32_t), "SET_NOFS");
+static_assert(FUSE_DEV_IOC_ADD_IOMAP == _IO(229, 101), "ADD_IOMAP");
+static_assert(FUSE_DEV_IOC_IOMAP_SET_BLOCKSIZE == _IOW(229, 102, uint64_t), "SET_BLOCKSIZE");
 
 #endif

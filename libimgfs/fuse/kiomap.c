@@ -379,6 +379,13 @@ static int do_config(struct imgfs_fuse *f, size_t len, const void *arg,
 		out->s_uuid_len = sizeof(info.uuid);
 		wanted |= FUSE_IOMAP_CONFIG_UUID;
 	}
+	/*
+	 * No FUSE_IOMAP_CONFIG_CACHE_MAXBYTES: the kernel's default, 256 KiB
+	 * per inode, is 8192 mappings (it counts 32 bytes each), far more
+	 * than the batches uploaded ahead of a read; more would only hold
+	 * unswappable kernel memory for a hostile image's most fragmented
+	 * files.
+	 */
 	out->flags = wanted & c.flags;
 	return 0;
 }
