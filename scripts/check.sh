@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the whole test suite twice: a normal build, then one with
-# AddressSanitizer and UndefinedBehaviorSanitizer.  Needs the packages
+# AddressSanitizer and UndefinedBehaviorSanitizer; between them, once,
+# `make check-qemu` on the normal build.  Needs the packages
 # from scripts/install-deps.sh; tests needing root, /dev/fuse or loop
 # devices skip (with the reason) when those are missing.
 set -eu
@@ -27,8 +28,16 @@ summary() {
 		     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
 }
 
+# The fuse-iomap kernel under QEMU (tests/qemu/check-qemu.sh), once, on
+# the normal build: it skips, saying why, without QEMU or that kernel.
+check_qemu() {
+	echo "== build: make check-qemu =="
+	make -s -C "$top/build" check-qemu
+}
+
 status=0
 run_suite "$top/build" || status=1
+check_qemu || status=1
 # The fuzz target is the same program in both trees (always built with
 # ASan and UBSan): its fixed-seed pass has run once already.  The test
 # corpora do not depend on the build either: the first tree's serve both.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages imgfs needs to build, test and benchmark
 # (the container runtimes and busybox-static are for the OCI hook's tests,
-# clang with its libFuzzer runtime for the fuzz pass).
+# clang with its libFuzzer runtime for the fuzz pass, QEMU and cpio for
+# booting the fuse-iomap kernel in make check-qemu).
 set -eu
 PACKAGES="
 	build-essential autoconf automake pkg-config
@@ -10,6 +11,7 @@ PACKAGES="
 	fuse2fs xfsprogs attr acl util-linux fdisk kmod
 	runc crun podman conmon uidmap busybox-static perl
 	clang libclang-rt-14-dev
+	qemu-system-x86 cpio
 "
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (it uses apt-get)" >&2
