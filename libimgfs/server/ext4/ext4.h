@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "fs.h"
 
 struct ext4_fs {
@@ -91,22 +92,6 @@ static inline void ext4_unlockp(pthread_mutex_t **m)
 }
 #define EXT4_LOCK(e) \
 	_cleanup_(ext4_unlockp) pthread_mutex_t *_ext4_locked_ __attribute__((unused)) = ext4_lock(e)
-
-/* Little-endian field access in on-disk buffers (which need not be aligned). */
-static inline uint16_t get_le16(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint16_t)(b[0] | b[1] << 8);
-}
-
-static inline uint32_t get_le32(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
 
 /* Memory libext2fs hands out is released with ext2fs_free_mem(). */
 static inline void ext2_freep(void *p)

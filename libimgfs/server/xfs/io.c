@@ -73,7 +73,7 @@ int xfs_verify_block(const struct xfs_fs *x, uint64_t owner, uint64_t blk, const
 		;
 	if (i == v->nmagic)
 		return xfs_fs_corrupt(x, owner, "%s %llu: bad magic 0x%x", v->what, lblk, m);
-	if (get_le32_xfs(b + h->crc) != xfs_cksum(buf, len, h->crc))
+	if (get_le32(b + h->crc) != xfs_cksum(buf, len, h->crc))
 		return xfs_fs_corrupt(x, owner, "%s %llu: bad CRC", v->what, lblk);
 	if (get_be64(b + h->blkno) != daddr)
 		return xfs_fs_corrupt(x, owner, "%s %llu: claims to be at daddr %llu, read from %llu",
