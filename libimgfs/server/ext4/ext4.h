@@ -103,8 +103,8 @@ static inline void ext2_freep(void *p)
 
 /* ext4.c */
 /*
- * Turn a libext2fs error into a negative errno.  Corruption codes log one
- * line naming @ino and @what and become -EUCLEAN.
+ * Turn a libext2fs error into a negative errno.  Corruption codes become
+ * -EUCLEAN, reported with fs_corrupt() naming @ino, @what and the code.
  */
 int ext4_errno(errcode_t err, uint64_t ino, const char *what);
 const char *ext4_strerror(errcode_t code);

@@ -21,10 +21,9 @@ int xfs_fs_corrupt(const struct xfs_fs *x, uint64_t ino, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ino)
-		log_err("%s: inode %llu: %s", x->base.img->path, (unsigned long long)ino, msg);
-	else
-		log_err("%s: %s", x->base.img->path, msg);
-	return -EUCLEAN;
+		return fs_corrupt("%s: inode %llu: %s", x->base.img->path,
+				  (unsigned long long)ino, msg);
+	return fs_corrupt("%s: %s", x->base.img->path, msg);
 }
 
 bool xfs_fsb_valid(const struct xfs_fs *x, uint64_t fsbno, uint64_t count)
