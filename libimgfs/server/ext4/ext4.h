@@ -162,25 +162,16 @@ int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 		     size_t len, size_t *done);
 
 /* dir.c */
-struct ext4_dirent {
-	uint32_t ino;
-	unsigned type;			/* DT_* */
-	const char *name;
-	unsigned namelen;
-	uint64_t pos;			/* where the entry starts (readdir positions) */
-	uint64_t next;			/* where the next one does */
-};
-
-/* Called per live entry; a positive return stops the walk and is returned. */
-typedef int (*ext4_dirent_fn)(void *ctx, const struct ext4_dirent *de);
-
 /*
  * Check and walk the entries of @size bytes at @buf: one directory block,
  * or one part of an inline directory.  @lblk names the block in messages;
- * @base is the position of @buf's first byte.
+ * @base is the position of @buf's first byte.  @fn is called per live
+ * entry (@next is the position of the byte after it: readdir positions
+ * are byte offsets in the directory); a positive return stops the walk
+ * and is returned.
  */
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       size_t size, uint64_t base, ext4_dirent_fn fn, void *ctx);
+		       size_t size, uint64_t base, imgfs_filldir_t fn, void *ctx);
 /* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
 unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */
