@@ -300,19 +300,15 @@ static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, imgfs_filldir_
 static int find_dots(struct ext4_fs *e, struct ext4_inode *dir, struct find_ctx *f)
 {
 	_cleanup_free_ char *buf = malloc(e->blocksize);
-	struct ext4_map map;
+	uint64_t pblk;
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = ext4_map_block(e, dir, 0, &map);
+	r = ext4_first_block(e, dir, "directory without a first block", &pblk);
 	if (r < 0)
 		return r;
-	if (!map.pblk || map.unwritten)
-		return fs_corrupt("inode %llu: directory without a first block",
-				  (unsigned long long)dir->ino);
-	/* The run holding block 0 starts there. */
-	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk, buf);
+	r = ext4_dirblock_read(e, dir->ino, 0, pblk, buf);
 	if (r < 0)
 		return r;
 	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, 0, find_entry, f);

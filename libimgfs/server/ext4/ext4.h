@@ -135,6 +135,12 @@ struct ext4_inode {
 int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
 bool ext4_ino_valid(const struct ext4_fs *e, uint64_t ino);
 uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in);
+/*
+ * The physical block of @in's logical block 0, which must be mapped and
+ * written; if it is not, corruption named "inode N: @missing".
+ */
+int ext4_first_block(struct ext4_fs *e, struct ext4_inode *in, const char *missing,
+		     uint64_t *pblk);
 int ext4_getattr(struct imgfs_fs *fs, uint64_t ino, struct stat *st);
 int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 
