@@ -12,10 +12,25 @@
 
 #include "image.h"
 
+const struct imgfs_fstype imgfs_fstypes[] = {
+	{ "ext4", IMGFS_FS_EXT4 },
+	{ "ext3", IMGFS_FS_EXT4 },
+	{ "ext2", IMGFS_FS_EXT4 },
+	{ "xfs", IMGFS_FS_XFS },
+	{ NULL, IMGFS_FS_NONE },
+};
+
+enum imgfs_fs_kind imgfs_fstype_kind(const char *fstype)
+{
+	for (const struct imgfs_fstype *t = imgfs_fstypes; t->name; t++)
+		if (!strcmp(fstype, t->name))
+			return t->kind;
+	return IMGFS_FS_NONE;
+}
+
 bool imgfs_fstype_supported(const char *fstype)
 {
-	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") ||
-	       !strcmp(fstype, "ext4") || !strcmp(fstype, "xfs");
+	return imgfs_fstype_kind(fstype) != IMGFS_FS_NONE;
 }
 
 int imgfs_image_size(int fd, const struct stat *st, uint64_t *size)

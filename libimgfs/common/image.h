@@ -59,6 +59,28 @@ static inline void imgfs_image_closep(struct imgfs_image **img)
 }
 #define _cleanup_image_ _cleanup_(imgfs_image_closep)
 
+/* The server's backends. */
+enum imgfs_fs_kind {
+	IMGFS_FS_NONE,		/* no backend serves the type */
+	IMGFS_FS_EXT4,		/* ext2, ext3 and ext4, with libext2fs */
+	IMGFS_FS_XFS,
+};
+
+/* A filesystem type as libblkid names it, and the backend that serves it. */
+struct imgfs_fstype {
+	const char *name;
+	enum imgfs_fs_kind kind;
+};
+
+/*
+ * The one list of the types imgfs serves, in the order -o type= names
+ * them; a NULL name ends it.
+ */
+extern const struct imgfs_fstype imgfs_fstypes[];
+
+/* The backend that serves @fstype, or IMGFS_FS_NONE. */
+enum imgfs_fs_kind imgfs_fstype_kind(const char *fstype);
+
 /* True for the filesystem types some backend serves. */
 bool imgfs_fstype_supported(const char *fstype);
 

@@ -83,6 +83,8 @@ int imgfs_log_fd(void);
 /*
  * Report corrupt metadata once and return -EUCLEAN, so a parser's error
  * site is one line:  return fs_corrupt("inode %llu: bad extent header", ino);
+ * The one way to say it: a backend's own helper only adds its prefix
+ * (xfs_fs_corrupt()) or its error codes' text (ext4_errno()).
  */
 #define fs_corrupt(...) (log_err(__VA_ARGS__), -EUCLEAN)
 

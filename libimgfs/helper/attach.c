@@ -20,10 +20,18 @@ static void blkid_probep(blkid_probe *pr)
 }
 #define _cleanup_probe_ _cleanup_(blkid_probep)
 
+/* What -o type= takes: "auto, ext4, ...". */
+static void type_words(char *buf, size_t size)
+{
+	size_t n = (size_t)snprintf(buf, size, "auto");
+
+	for (const struct imgfs_fstype *t = imgfs_fstypes; t->name && n < size; t++)
+		n += (size_t)snprintf(buf + n, size - n, ", %s", t->name);
+}
+
 int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_image_options *o,
 			     struct imgfs_error *err)
 {
-	static const char *const types[] = { "auto", "ext4", "ext3", "ext2", "xfs" };
 	uint64_t n;
 
 	if (!val)
@@ -42,14 +50,21 @@ int imgfs_image_parse_option(const char *key, const char *val, struct imgfs_imag
 		return 0;
 	}
 	if (!strcmp(key, "type")) {
-		for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
-			if (!strcmp(val, types[i])) {
-				o->fstype = types[i];
+		char words[64];
+
+		if (!strcmp(val, "auto")) {
+			o->fstype = "auto";
+			return 0;
+		}
+		for (const struct imgfs_fstype *t = imgfs_fstypes; t->name; t++) {
+			if (!strcmp(val, t->name)) {
+				o->fstype = t->name;
 				return 0;
 			}
 		}
-		return imgfs_error_set(err, EINVAL,
-				       "type=%s: unknown filesystem type (auto, ext4, ext3, ext2, xfs)", val);
+		type_words(words, sizeof(words));
+		return imgfs_error_set(err, EINVAL, "type=%s: unknown filesystem type (%s)", val,
+				       words);
 	}
 	return 1;
 }
@@ -67,7 +82,7 @@ static bool fstype_matches(const char *want, const char *found)
 		return true;
 	/* "ext4" names the driver, which serves ext2 and ext3 as well. */
 	if (!strcmp(want, "ext4"))
-		return !strncmp(found, "ext", 3);
+		return imgfs_fstype_kind(found) == IMGFS_FS_EXT4;
 	return !strcmp(want, found);
 }
 

@@ -7,10 +7,14 @@
 
 int imgfs_fs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_error *err)
 {
-	if (!strncmp(img->fstype, "ext", 3))
+	switch (imgfs_fstype_kind(img->fstype)) {
+	case IMGFS_FS_EXT4:
 		return imgfs_ext4_open(img, fsp, err);
-	if (!strcmp(img->fstype, "xfs"))
+	case IMGFS_FS_XFS:
 		return imgfs_xfs_open(img, fsp, err);
+	case IMGFS_FS_NONE:
+		break;
+	}
 	return imgfs_error_set(err, EMEDIUMTYPE, "%s: no backend serves %s", img->path,
 			       img->fstype);
 }

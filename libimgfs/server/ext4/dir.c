@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <string.h>
 
+#include "dirpos.h"
 #include "ext4.h"
 
 /* Header of struct ext2_dir_entry_2: inode, rec_len, name_len, file_type. */
@@ -73,7 +74,7 @@ static const char *bad_entry(const struct ext4_fs *e, const char *p, size_t off,
 }
 
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       size_t size, uint64_t base, ext4_dirent_fn fn, void *ctx)
+		       size_t size, uint64_t base, imgfs_filldir_t fn, void *ctx)
 {
 	for (size_t off = 0; off < size;) {
 		const char *p = buf + off;
@@ -85,12 +86,11 @@ int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
 			return fs_corrupt("inode %llu: directory block %llu, offset %zu: %s",
 					  (unsigned long long)dir, (unsigned long long)lblk, off, why);
 		if (get_le32(p)) {
-			struct ext4_dirent de = {
+			struct imgfs_dirent de = {
 				.ino = get_le32(p),
 				.type = dtype(e, (uint8_t)p[7]),
 				.name = p + DIRENT_HEADER,
 				.namelen = (uint8_t)p[6],
-				.pos = base + off,
 				.next = base + off + len,
 			};
 			int r = fn(ctx, &de);
@@ -192,14 +192,14 @@ static void find_setup(struct find_ctx *f, const struct ext4_inode *dir)
 	f->name_utf8 = f->casefold && valid_utf8(f->e, f->name, f->len);
 }
 
-static int find_entry(void *ctx, const struct ext4_dirent *de)
+static int find_entry(void *ctx, const struct imgfs_dirent *de)
 {
 	struct find_ctx *f = ctx;
 
 	if (f->casefold ? !casefold_match(f, de->name, de->namelen)
 			: de->namelen != f->len || memcmp(de->name, f->name, f->len))
 		return 0;
-	f->ino = de->ino;
+	f->ino = (uint32_t)de->ino;
 	return 1;
 }
 
@@ -223,7 +223,7 @@ int ext4_dirblock_find(struct ext4_fs *e, const struct ext4_inode *dir, uint64_t
  * readdir does.  An entry's position is its byte offset in the directory.
  */
 static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from,
-		       ext4_dirent_fn fn, void *ctx)
+		       imgfs_filldir_t fn, void *ctx)
 {
 	uint64_t nblocks = DIV_ROUND_UP(ext4_inode_size(e, dir), (uint64_t)e->blocksize);
 	_cleanup_free_ char *buf = malloc(e->blocksize);
@@ -263,25 +263,25 @@ static int walk_blocks(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from,
  * (the bytes of the parent's number, which hold no entry).  Other entries'
  * positions are their offsets in the inline data.
  */
-static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn fn, void *ctx)
+static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, imgfs_filldir_t fn, void *ctx)
 {
 	_cleanup_free_ char *data = NULL;
-	struct ext4_dirent dots[2] = {
-		{ .ino = (uint32_t)dir->ino, .type = DT_DIR, .name = ".", .namelen = 1,
-		  .pos = 0, .next = 1 },
-		{ .type = DT_DIR, .name = "..", .namelen = 2, .pos = 1,
-		  .next = INLINE_DOTDOT_SIZE },
+	struct imgfs_dirent dots[2] = {
+		{ .ino = dir->ino, .type = DT_DIR, .name = ".", .namelen = 1, .next = 1 },
+		{ .type = DT_DIR, .name = "..", .namelen = 2, .next = INLINE_DOTDOT_SIZE },
 	};
+	uint32_t parent;
 	size_t n;
 	int r;
 
 	r = ext4_inline_read(e, dir, &data, &n);
 	if (r < 0)
 		return r;
-	dots[1].ino = get_le32(data);
-	if (!dots[1].ino || dots[1].ino > e->inodes_count)
+	parent = get_le32(data);
+	if (!parent || parent > e->inodes_count)
 		return fs_corrupt("inode %llu: inline directory has a bad parent %u",
-				  (unsigned long long)dir->ino, dots[1].ino);
+				  (unsigned long long)dir->ino, parent);
+	dots[1].ino = parent;
 	for (int i = 0; i < 2; i++) {
 		r = fn(ctx, &dots[i]);
 		if (r)
@@ -300,53 +300,27 @@ static int walk_inline(struct ext4_fs *e, struct ext4_inode *dir, ext4_dirent_fn
 static int find_dots(struct ext4_fs *e, struct ext4_inode *dir, struct find_ctx *f)
 {
 	_cleanup_free_ char *buf = malloc(e->blocksize);
-	struct ext4_map map;
+	uint64_t pblk;
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = ext4_map_block(e, dir, 0, &map);
+	r = ext4_first_block(e, dir, "directory without a first block", &pblk);
 	if (r < 0)
 		return r;
-	if (!map.pblk || map.unwritten)
-		return fs_corrupt("inode %llu: directory without a first block",
-				  (unsigned long long)dir->ino);
-	/* The run holding block 0 starts there. */
-	r = ext4_dirblock_read(e, dir->ino, 0, map.pblk, buf);
+	r = ext4_dirblock_read(e, dir->ino, 0, pblk, buf);
 	if (r < 0)
 		return r;
 	return ext4_dirblock_walk(e, dir->ino, 0, buf, e->blocksize, 0, find_entry, f);
 }
 
 /* Walk @dir's entries; block directories start at the block holding @from. */
-static int walk_dir(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from, ext4_dirent_fn fn,
+static int walk_dir(struct ext4_fs *e, struct ext4_inode *dir, uint64_t from, imgfs_filldir_t fn,
 		    void *ctx)
 {
 	if (dir->raw.i_flags & EXT4_INLINE_DATA_FL)
 		return walk_inline(e, dir, fn, ctx);
 	return walk_blocks(e, dir, from, fn, ctx);
-}
-
-struct fill_ctx {
-	imgfs_filldir_t fill;
-	void *ctx;
-	uint64_t from;		/* report entries that end after this position */
-};
-
-static int fill_entry(void *ctx, const struct ext4_dirent *de)
-{
-	struct fill_ctx *f = ctx;
-	struct imgfs_dirent d = {
-		.ino = de->ino,
-		.type = de->type,
-		.name = de->name,
-		.namelen = de->namelen,
-		.next = de->next,
-	};
-
-	if (de->next <= f->from)
-		return 0;
-	return f->fill(f->ctx, &d) ? 1 : 0;
 }
 
 /* Read inode @dir, which must be a directory no larger than the filesystem. */
@@ -370,7 +344,7 @@ int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_
 		 void *ctx)
 {
 	struct ext4_fs *e = EXT4(fs);
-	struct fill_ctx f = { .fill = fill, .ctx = ctx, .from = pos };
+	struct imgfs_dirpos f = { .fill = fill, .ctx = ctx, .from = pos };
 	struct ext4_inode in;
 	int r;
 
@@ -378,7 +352,7 @@ int ext4_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_
 	r = dir_inode_read(e, dir, &in);
 	if (r < 0)
 		return r;
-	r = walk_dir(e, &in, pos, fill_entry, &f);
+	r = walk_dir(e, &in, pos, imgfs_dirpos_fill, &f);
 	return r < 0 ? r : 0;
 }
 

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "fs.h"
 
 struct ext4_fs {
@@ -92,22 +93,6 @@ static inline void ext4_unlockp(pthread_mutex_t **m)
 #define EXT4_LOCK(e) \
 	_cleanup_(ext4_unlockp) pthread_mutex_t *_ext4_locked_ __attribute__((unused)) = ext4_lock(e)
 
-/* Little-endian field access in on-disk buffers (which need not be aligned). */
-static inline uint16_t get_le16(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint16_t)(b[0] | b[1] << 8);
-}
-
-static inline uint32_t get_le32(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
 /* Memory libext2fs hands out is released with ext2fs_free_mem(). */
 static inline void ext2_freep(void *p)
 {
@@ -118,8 +103,8 @@ static inline void ext2_freep(void *p)
 
 /* ext4.c */
 /*
- * Turn a libext2fs error into a negative errno.  Corruption codes log one
- * line naming @ino and @what and become -EUCLEAN.
+ * Turn a libext2fs error into a negative errno.  Corruption codes become
+ * -EUCLEAN, reported with fs_corrupt() naming @ino, @what and the code.
  */
 int ext4_errno(errcode_t err, uint64_t ino, const char *what);
 const char *ext4_strerror(errcode_t code);
@@ -150,6 +135,12 @@ struct ext4_inode {
 int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
 bool ext4_ino_valid(const struct ext4_fs *e, uint64_t ino);
 uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in);
+/*
+ * The physical block of @in's logical block 0, which must be mapped and
+ * written; if it is not, corruption named "inode N: @missing".
+ */
+int ext4_first_block(struct ext4_fs *e, struct ext4_inode *in, const char *missing,
+		     uint64_t *pblk);
 int ext4_getattr(struct imgfs_fs *fs, uint64_t ino, struct stat *st);
 int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 
@@ -177,25 +168,16 @@ int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 		     size_t len, size_t *done);
 
 /* dir.c */
-struct ext4_dirent {
-	uint32_t ino;
-	unsigned type;			/* DT_* */
-	const char *name;
-	unsigned namelen;
-	uint64_t pos;			/* where the entry starts (readdir positions) */
-	uint64_t next;			/* where the next one does */
-};
-
-/* Called per live entry; a positive return stops the walk and is returned. */
-typedef int (*ext4_dirent_fn)(void *ctx, const struct ext4_dirent *de);
-
 /*
  * Check and walk the entries of @size bytes at @buf: one directory block,
  * or one part of an inline directory.  @lblk names the block in messages;
- * @base is the position of @buf's first byte.
+ * @base is the position of @buf's first byte.  @fn is called per live
+ * entry (@next is the position of the byte after it: readdir positions
+ * are byte offsets in the directory); a positive return stops the walk
+ * and is returned.
  */
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
-		       size_t size, uint64_t base, ext4_dirent_fn fn, void *ctx);
+		       size_t size, uint64_t base, imgfs_filldir_t fn, void *ctx);
 /* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
 unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */

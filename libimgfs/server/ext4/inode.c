@@ -27,6 +27,22 @@ uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in)
 	return size;
 }
 
+int ext4_first_block(struct ext4_fs *e, struct ext4_inode *in, const char *missing,
+		     uint64_t *pblk)
+{
+	struct ext4_map map;
+	int r;
+
+	r = ext4_map_block(e, in, 0, &map);
+	if (r < 0)
+		return r;
+	if (!map.pblk || map.unwritten)
+		return fs_corrupt("inode %llu: %s", (unsigned long long)in->ino, missing);
+	/* The run holding block 0 starts there. */
+	*pblk = map.pblk;
+	return 0;
+}
+
 static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 {
 	const struct ext2_inode_large *raw = &in->raw;
@@ -205,19 +221,15 @@ static int read_slow_symlink(struct ext4_fs *e, struct ext4_inode *in, uint64_t 
 			     char *buf, size_t bufsize, size_t *len)
 {
 	_cleanup_free_ char *block = malloc(e->blocksize);
-	struct ext4_map map;
+	uint64_t pblk;
 	int r;
 
 	if (!block)
 		return -ENOMEM;
-	r = ext4_map_block(e, in, 0, &map);
+	r = ext4_first_block(e, in, "symlink has no data block", &pblk);
 	if (r < 0)
 		return r;
-	if (!map.pblk || map.unwritten)
-		return fs_corrupt("inode %llu: symlink has no data block",
-				  (unsigned long long)in->ino);
-	/* The run holding block 0 starts there. */
-	r = ext4_read_block(e, in->ino, map.pblk, block);
+	r = ext4_read_block(e, in->ino, pblk, block);
 	if (r < 0)
 		return r;
 	return copy_target(block, size, buf, bufsize, len);

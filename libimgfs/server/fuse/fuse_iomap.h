@@ -16,6 +16,8 @@
 #include <linux/fuse.h>
 #include <linux/ioctl.h>
 
+#include "fuse_dev.h"
+
 /*
  * INIT: the protocol minor of the experimental interface, and its flag.
  * Bit 43 means FUSE_IOMAP only in a minor-99 INIT: mainline's 7.46
@@ -220,16 +222,6 @@ struct fuse_iomap_inval_mappings_out {
 #define FUSE_BACKING_TYPE_PASSTHROUGH	0U
 #define FUSE_BACKING_TYPE_IOMAP		1U
 
-/* Kernel headers from 6.9 on have these two (passthrough came first). */
-#ifndef FUSE_DEV_IOC_BACKING_OPEN
-struct fuse_backing_map {
-	int32_t fd;
-	uint32_t flags;		/* FUSE_BACKING_TYPE_* */
-	uint64_t padding;
-};
-#define FUSE_DEV_IOC_BACKING_OPEN	_IOW(FUSE_DEV_IOC_MAGIC, 1, struct fuse_backing_map)
-#endif
-
 /* FUSE_DEV_IOC_IOMAP_SUPPORT: what iomap the kernel has (0: none, or disabled). */
 #define FUSE_IOMAP_SUPPORT_FILEIO	(1ULL << 0)	/* file I/O through iomap */
 #define FUSE_IOMAP_SUPPORT_ATOMIC	(1ULL << 1)	/* untorn writes */
@@ -270,7 +262,6 @@ static_assert(offsetof(struct fuse_iomap_config_out, cache_maxbytes) == 96, "con
 static_assert(sizeof(struct fuse_iomap_upsert_mappings_out) == 80, "upsert_mappings_out");
 static_assert(sizeof(struct fuse_iomap_inval_mappings_out) == 48, "inval_mappings_out");
 static_assert(sizeof(struct fuse_iomap_dev_inval_out) == 24, "dev_inval_out");
-static_assert(sizeof(struct fuse_backing_map) == 16, "fuse_backing_map");
 static_assert(sizeof(struct fuse_iomap_support) == 16, "fuse_iomap_support");
 static_assert(sizeof(struct fuse_iomap_backing_info) == 8, "fuse_iomap_backing_info");
 static_assert(FUSE_DEV_IOC_IOMAP_SUPPORT == _IOR(229, 99, char[16]), "IOMAP_SUPPORT");

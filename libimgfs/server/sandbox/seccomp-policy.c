@@ -13,7 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "fuse/fuse_iomap.h"
+#include "fuse_dev.h"
 #include "seccomp-policy.h"
 
 #define MAX_CONDITIONS 6

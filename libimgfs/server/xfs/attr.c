@@ -84,18 +84,6 @@ static int acl_index(const uint8_t *name, unsigned len)
 enum { ACL_USER_OBJ = 0x01, ACL_USER = 0x02, ACL_GROUP_OBJ = 0x04, ACL_GROUP = 0x08,
        ACL_MASK = 0x10, ACL_OTHER = 0x20 };
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
 /* Convert the XFS ACL @v (@len bytes) into @out; *@outlen gets its size. */
 static int acl_to_vfs(struct xattr *a, const char *name, const uint8_t *v, size_t len,
 		      uint8_t *out, size_t *outlen)

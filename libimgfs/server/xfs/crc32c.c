@@ -33,11 +33,6 @@ static void build_table(void)
 					  crc_table[0][crc_table[k - 1][i] & 0xff];
 }
 
-static inline uint32_t load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 uint32_t xfs_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	const uint32_t (*t)[256] = crc_table;
@@ -45,7 +40,7 @@ uint32_t xfs_crc32c(uint32_t crc, const void *buf, size_t len)
 
 	pthread_once(&crc_table_once, build_table);
 	for (; len >= 8; p += 8, len -= 8) {
-		uint32_t lo = crc ^ load_le32(p), hi = load_le32(p + 4);
+		uint32_t lo = crc ^ get_le32(p), hi = get_le32(p + 4);
 
 		crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^
 		      t[4][lo >> 24] ^ t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^

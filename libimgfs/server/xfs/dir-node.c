@@ -64,7 +64,7 @@ int xd_block_check(struct xdir *d, const char *buf, uint32_t *leaf_start)
 	return 0;
 }
 
-static bool name_eq(const struct xd_entry *e, const char *name, size_t len)
+static bool name_eq(const struct imgfs_dirent *e, const char *name, size_t len)
 {
 	return e->namelen == len && !memcmp(e->name, name, len);
 }
@@ -82,7 +82,7 @@ int xd_block_lookup(struct xdir *d, const char *buf, uint32_t start, const char 
 	for (unsigned i = xfs_da_hash_search(ents, count, hash);
 	     i < count && ent_hash(ents, i) == hash; i++) {
 		uint64_t byte = (uint64_t)ent_val(ents, i) << XD_ALIGN_LOG;
-		struct xd_entry e;
+		struct imgfs_dirent e;
 
 		if (ent_val(ents, i) == XFS_DIR2_NULL_DATAPTR)
 			continue;
@@ -146,7 +146,7 @@ static int try_addr(struct lookup *w, uint32_t addr, uint64_t *ino)
 	struct xdir *d = w->d;
 	uint64_t byte = (uint64_t)addr << XD_ALIGN_LOG;
 	uint64_t fblk = (byte >> d->blklog) & ~(uint64_t)(d->fsbcount - 1);
-	struct xd_entry e;
+	struct imgfs_dirent e;
 	int r;
 
 	if (byte >= XD_LEAF_OFFSET)

@@ -133,7 +133,7 @@ static int sf_walk(struct xdir *d, uint64_t *parent,
 
 struct sf_ctx {
 	struct xdir *d;
-	xd_entry_fn fn;
+	imgfs_filldir_t fn;
 	void *ctx;
 	const char *name;	/* lookup */
 	size_t len;
@@ -143,7 +143,7 @@ struct sf_ctx {
 static int sf_emit(void *ctx, const struct sf_entry *se)
 {
 	struct sf_ctx *c = ctx;
-	struct xd_entry e = {
+	struct imgfs_dirent e = {
 		.ino = se->ino,
 		.type = xfs_ftype_to_dtype(se->ftype),
 		.name = se->name,
@@ -154,7 +154,7 @@ static int sf_emit(void *ctx, const struct sf_entry *se)
 	return c->fn(c->ctx, &e);
 }
 
-int xd_sf_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx)
+int xd_sf_readdir(struct xdir *d, imgfs_filldir_t fn, void *ctx)
 {
 	struct sf_ctx c = { .d = d, .fn = fn, .ctx = ctx };
 	uint32_t dotdot = XD_DATA_HDR_SIZE + xd_entsize(d, 1);
@@ -165,15 +165,13 @@ int xd_sf_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx)
 	r = sf_walk(d, &parent, NULL, NULL);
 	if (r < 0)
 		return r;
-	const struct xd_entry dots[2] = {
+	const struct imgfs_dirent dots[2] = {
 		{ .ino = d->ino, .type = DT_DIR, .name = ".", .namelen = 1,
 		  .next = dotdot >> XD_ALIGN_LOG },
 		{ .ino = parent, .type = DT_DIR, .name = "..", .namelen = 2,
 		  .next = (dotdot + xd_entsize(d, 2)) >> XD_ALIGN_LOG },
 	};
 	for (int i = 0; i < 2; i++) {
-		if (dots[i].next <= pos)
-			continue;
 		r = fn(ctx, &dots[i]);
 		if (r)
 			return r;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dir.h"
+#include "dirpos.h"
 
 int xd_corrupt(const struct xdir *d, const char *fmt, ...)
 {
@@ -84,7 +85,7 @@ int xd_data_check(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end)
 
 /* Check the live entry at @off (its freetag is not XFS_DIR2_DATA_FREE_TAG); fill @e. */
 static const char *bad_entry(const struct xdir *d, const char *buf, uint32_t off, uint32_t end,
-			     struct xd_entry *e, uint32_t *size)
+			     struct imgfs_dirent *e, uint32_t *size)
 {
 	const char *p = buf + off;
 	unsigned namelen, ft = 0;
@@ -116,14 +117,14 @@ static const char *bad_entry(const struct xdir *d, const char *buf, uint32_t off
 }
 
 int xd_data_walk(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end,
-		 xd_entry_fn fn, void *ctx)
+		 imgfs_filldir_t fn, void *ctx)
 {
 	uint64_t base = fblk << d->blklog;
 
 	for (uint32_t off = XD_DATA_HDR_SIZE; off < end;) {
 		const char *p = buf + off;
 		const char *why = NULL;
-		struct xd_entry e;
+		struct imgfs_dirent e;
 		uint32_t len;
 
 		if (end - off < 8) {
@@ -154,7 +155,7 @@ int xd_data_walk(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end,
 }
 
 int xd_data_entry(struct xdir *d, uint64_t fblk, const char *buf, uint32_t off, uint32_t end,
-		  struct xd_entry *e)
+		  struct imgfs_dirent *e)
 {
 	const char *why;
 	uint32_t len;
@@ -220,28 +221,6 @@ static int dir_open(struct xfs_fs *x, uint64_t ino, struct xdir *d, enum xd_form
 	return 0;
 }
 
-struct fill_ctx {
-	imgfs_filldir_t fill;
-	void *ctx;
-	uint64_t from;
-};
-
-static int fill_entry(void *ctx, const struct xd_entry *e)
-{
-	struct fill_ctx *f = ctx;
-	struct imgfs_dirent de = {
-		.ino = e->ino,
-		.type = e->type,
-		.name = e->name,
-		.namelen = e->namelen,
-		.next = e->next,
-	};
-
-	if (e->next <= f->from)
-		return 0;
-	return f->fill(f->ctx, &de) ? 1 : 0;
-}
-
 static int read_block_form(struct xdir *d, char *buf, uint32_t *leaf_start)
 {
 	uint32_t magic;
@@ -257,7 +236,7 @@ static int read_block_form(struct xdir *d, char *buf, uint32_t *leaf_start)
 	return xd_block_check(d, buf, leaf_start);
 }
 
-static int block_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx)
+static int block_readdir(struct xdir *d, uint64_t pos, imgfs_filldir_t fn, void *ctx)
 {
 	_cleanup_free_ char *buf = NULL;
 	uint32_t leaf_start;
@@ -278,7 +257,7 @@ static int block_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx
  * The data blocks of a leaf or node directory, in order, from the one
  * holding position @pos; holes are skipped.  They end at di_size.
  */
-static int data_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx)
+static int data_readdir(struct xdir *d, uint64_t pos, imgfs_filldir_t fn, void *ctx)
 {
 	uint64_t end = MIN(XD_LEAF_OFFSET, d->in.size) >> d->blklog;
 	uint64_t mask = ~(uint64_t)(d->fsbcount - 1);
@@ -323,7 +302,7 @@ static int data_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx)
 int xfs_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t fill,
 		void *ctx)
 {
-	struct fill_ctx f = { .fill = fill, .ctx = ctx, .from = pos };
+	struct imgfs_dirpos f = { .fill = fill, .ctx = ctx, .from = pos };
 	_cleanup_free_ struct xdir *d = calloc(1, sizeof(*d));
 	enum xd_form form;
 	int r;
@@ -334,11 +313,11 @@ int xfs_readdir(struct imgfs_fs *fs, uint64_t dir, uint64_t pos, imgfs_filldir_t
 	if (r < 0)
 		return r;
 	if (form == XD_SF)
-		r = xd_sf_readdir(d, pos, fill_entry, &f);
+		r = xd_sf_readdir(d, imgfs_dirpos_fill, &f);
 	else if (form == XD_BLOCK)
-		r = block_readdir(d, pos, fill_entry, &f);
+		r = block_readdir(d, pos, imgfs_dirpos_fill, &f);
 	else
-		r = data_readdir(d, pos, fill_entry, &f);
+		r = data_readdir(d, pos, imgfs_dirpos_fill, &f);
 	return r < 0 ? r : 0;
 }
 

@@ -63,18 +63,6 @@ struct xdir {
 	struct xfs_inode in;
 };
 
-/* A live entry, as the walks hand them out. */
-struct xd_entry {
-	uint64_t ino;
-	unsigned type;			/* DT_* */
-	const char *name;
-	unsigned namelen;
-	uint64_t next;			/* dataptr just past the entry */
-};
-
-/* Called per live entry; a non-zero return stops the walk and is returned. */
-typedef int (*xd_entry_fn)(void *ctx, const struct xd_entry *e);
-
 static inline uint32_t xd_entsize(const struct xdir *d, unsigned namelen)
 {
 	return XFS_DIR2_DATA_ENTSIZE(namelen, d->ftype ? 1U : 0U);
@@ -95,13 +83,14 @@ int xd_data_check(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end);
 /*
  * Check the entries of data block @fblk between its header and @end (the
  * block size, or where a block directory's leaf entries start) and call
- * @fn (if not NULL) per live entry.
+ * @fn (if not NULL) per live entry, whose @next is the dataptr just past
+ * it; a non-zero return stops the walk and is returned.
  */
 int xd_data_walk(struct xdir *d, uint64_t fblk, const char *buf, uint32_t end,
-		 xd_entry_fn fn, void *ctx);
+		 imgfs_filldir_t fn, void *ctx);
 /* Decode the live data entry a leaf address names at byte @off of block @fblk. */
 int xd_data_entry(struct xdir *d, uint64_t fblk, const char *buf, uint32_t off, uint32_t end,
-		  struct xd_entry *e);
+		  struct imgfs_dirent *e);
 
 /* dir-cache.c: verified directory blocks of this filesystem, by (inode, file block). */
 bool xd_cache_get(struct xdir *d, uint64_t fblk, const struct xfs_blk_verify *v, void *buf,
@@ -109,7 +98,7 @@ bool xd_cache_get(struct xdir *d, uint64_t fblk, const struct xfs_blk_verify *v,
 void xd_cache_put(struct xdir *d, uint64_t fblk, const void *buf, uint32_t magic);
 
 /* dir-sf.c */
-int xd_sf_readdir(struct xdir *d, uint64_t pos, xd_entry_fn fn, void *ctx);
+int xd_sf_readdir(struct xdir *d, imgfs_filldir_t fn, void *ctx);
 int xd_sf_lookup(struct xdir *d, const char *name, size_t len, uint64_t *ino);
 
 /* dir-node.c: lookups return 1 found (*@ino set), 0 not there, or a negative errno. */

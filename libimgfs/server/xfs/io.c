@@ -21,10 +21,9 @@ int xfs_fs_corrupt(const struct xfs_fs *x, uint64_t ino, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ino)
-		log_err("%s: inode %llu: %s", x->base.img->path, (unsigned long long)ino, msg);
-	else
-		log_err("%s: %s", x->base.img->path, msg);
-	return -EUCLEAN;
+		return fs_corrupt("%s: inode %llu: %s", x->base.img->path,
+				  (unsigned long long)ino, msg);
+	return fs_corrupt("%s: %s", x->base.img->path, msg);
 }
 
 bool xfs_fsb_valid(const struct xfs_fs *x, uint64_t fsbno, uint64_t count)
@@ -73,7 +72,7 @@ int xfs_verify_block(const struct xfs_fs *x, uint64_t owner, uint64_t blk, const
 		;
 	if (i == v->nmagic)
 		return xfs_fs_corrupt(x, owner, "%s %llu: bad magic 0x%x", v->what, lblk, m);
-	if (get_le32_xfs(b + h->crc) != xfs_cksum(buf, len, h->crc))
+	if (get_le32(b + h->crc) != xfs_cksum(buf, len, h->crc))
 		return xfs_fs_corrupt(x, owner, "%s %llu: bad CRC", v->what, lblk);
 	if (get_be64(b + h->blkno) != daddr)
 		return xfs_fs_corrupt(x, owner, "%s %llu: claims to be at daddr %llu, read from %llu",

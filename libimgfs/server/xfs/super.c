@@ -275,7 +275,7 @@ int xfs_check_super(struct xfs_fs *x, const struct imgfs_image *img, struct imgf
 		return REFUSE(ENOMEM, "out of memory");
 	if (img->size < ss || imgfs_image_pread(img, buf, ss, 0) < 0)
 		return REFUSE(EUCLEAN, "%s: cannot read the XFS superblock sector", img->path);
-	if (get_le32_xfs(buf + XFS_SB_CRC_OFF) != xfs_cksum(buf, ss, XFS_SB_CRC_OFF))
+	if (get_le32(buf + XFS_SB_CRC_OFF) != xfs_cksum(buf, ss, XFS_SB_CRC_OFF))
 		return REFUSE(EUCLEAN, "%s: XFS superblock CRC mismatch, run xfs_repair",
 			      img->path);
 	r = check_features(&sb, img, err);
@@ -315,7 +315,7 @@ static int read_ag_header(struct xfs_fs *x, uint32_t agno, unsigned sector, uint
 	if (be32(h->agf_magicnum) != magic || be32(h->agf_versionnum) != 1)
 		return REFUSE(EUCLEAN, "%s: corrupt %s of AG %u: bad magic or version",
 			      x->base.img->path, what, agno);
-	if (get_le32_xfs(buf + crc_off) != xfs_cksum(buf, x->sectsize, crc_off))
+	if (get_le32(buf + crc_off) != xfs_cksum(buf, x->sectsize, crc_off))
 		return REFUSE(EUCLEAN, "%s: corrupt %s of AG %u: bad CRC", x->base.img->path, what,
 			      agno);
 	if (be32(h->agf_seqno) != agno || be32(h->agf_length) != aglen)

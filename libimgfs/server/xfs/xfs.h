@@ -99,8 +99,8 @@ static inline struct xfs_fs *XFS(struct imgfs_fs *fs)
 /* ---- errors ---- */
 
 /*
- * Log one line about corrupt metadata of inode @ino (0: not about one
- * inode) and return -EUCLEAN:
+ * fs_corrupt() with XFS's prefix: the image, then inode @ino (0: not about
+ * one inode).  One log line, and -EUCLEAN:
  *	return xfs_fs_corrupt(x, ino, "directory block %llu: bad magic", blk);
  */
 int xfs_fs_corrupt(const struct xfs_fs *x, uint64_t ino, const char *fmt, ...)

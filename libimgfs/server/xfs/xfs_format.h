@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
+
 /* ---- endian-explicit field types and accessors ---- */
 
 typedef struct { uint8_t b[2]; } xfs_be16;
@@ -27,39 +29,10 @@ typedef struct { uint8_t b[8]; } xfs_be64;
 typedef struct { uint8_t b[4]; } xfs_le32;	/* CRCs only */
 typedef struct { uint8_t b[16]; } xfs_uuid;
 
-static inline uint16_t get_be16(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static inline uint32_t get_be32(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static inline uint64_t get_be64(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint64_t)get_be32(b) << 32 | get_be32(b + 4);
-}
-
-static inline uint32_t get_le32_xfs(const void *p)
-{
-	const uint8_t *b = p;
-
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
-}
-
 static inline uint16_t be16(xfs_be16 v) { return get_be16(v.b); }
 static inline uint32_t be32(xfs_be32 v) { return get_be32(v.b); }
 static inline uint64_t be64(xfs_be64 v) { return get_be64(v.b); }
-static inline uint32_t le32(xfs_le32 v) { return get_le32_xfs(v.b); }
+static inline uint32_t le32(xfs_le32 v) { return get_le32(v.b); }
 
 #define XFS_ASSERT_SIZE(type, size) \
 	_Static_assert(sizeof(type) == (size), "sizeof(" #type ") != " #size)
