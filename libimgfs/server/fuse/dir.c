@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
 
@@ -238,9 +239,23 @@ static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *
 			e.attr.st_ino = ino;
 			e.attr.st_mode = DTTOIF(type);
 		} else {
-			rp->error = imgfs_fuse_entry(rp->f, ino, &e);
-			if (rp->error < 0)
+			int r = imgfs_fuse_entry(rp->f, ino, &e);
+
+			if (r == -EUCLEAN) {
+				/*
+				 * This one inode is corrupt.  The kernel's own
+				 * readdir never reads the inode, so it lists the
+				 * name and only a stat of it fails: give the name
+				 * without attributes (node id 0, which the kernel
+				 * skips) and let its LOOKUP fail.
+				 */
+				memset(&e, 0, sizeof(e));
+				e.attr.st_ino = ino;
+				e.attr.st_mode = DTTOIF(type);
+			} else if (r < 0) {
+				rp->error = r;
 				return 1;	/* the entries so far; the error comes next call */
+			}
 		}
 		n = fuse_add_direntry_plus(rp->req, rp->buf + rp->used, rp->size - rp->used, name,
 					   &e, (off_t)next);
