@@ -14,8 +14,32 @@
 
 #include "xfs.h"
 
-/* Levels a bmbt can have at most (generous: 2^48 extents in 1 KiB blocks). */
-#define XFS_BM_MAXLEVELS 10
+/*
+ * The most levels a bmbt of @fork can have, as the kernel computes it
+ * (xfs_bmap_compute_maxlevels) and checks a fork's root against at inode
+ * load: the most extents the fork may count, in leaves and nodes half
+ * full, under a root of the fewest pointers a fork must have room for
+ * (3 for data, 2 for attributes).
+ */
+static unsigned bm_maxlevels(const struct xfs_fs *x, enum xfs_fork fork)
+{
+	uint64_t minrecs = (x->blocksize - sizeof(struct xfs_btree_lblock)) /
+			   sizeof(struct xfs_bmbt_rec) / 2;
+	uint64_t rootrecs = fork == XFS_DATA_FORK ? 3 : 2;
+	uint64_t blocks;
+	unsigned level;
+
+	if (fork == XFS_DATA_FORK)
+		blocks = x->nrext64 ? XFS_MAX_EXTCNT_DATA_FORK_LARGE : XFS_MAX_EXTCNT_DATA_FORK_SMALL;
+	else
+		blocks = x->nrext64 ? XFS_MAX_EXTCNT_ATTR_FORK_LARGE : XFS_MAX_EXTCNT_ATTR_FORK_SMALL;
+	if (minrecs == 0)
+		return 1;
+	blocks = (blocks + minrecs - 1) / minrecs;
+	for (level = 1; blocks > 1; level++)
+		blocks = blocks <= rootrecs ? 1 : (blocks + minrecs - 1) / minrecs;
+	return level;
+}
 
 bool xfs_ino_valid(const struct xfs_fs *x, uint64_t ino)
 {
@@ -123,7 +147,7 @@ static int check_fork(struct xfs_fs *x, const struct xfs_inode *in, enum xfs_for
 		if (nextents <= size / sizeof(struct xfs_bmbt_rec) || nextents > in->nblocks)
 			return xfs_fs_corrupt(x, ino, "btree %s fork with %llu extents", name,
 					      (unsigned long long)nextents);
-		if (level == 0 || level > XFS_BM_MAXLEVELS || numrecs == 0 || numrecs > maxrecs)
+		if (level == 0 || level > bm_maxlevels(x, fork) || numrecs == 0 || numrecs > maxrecs)
 			return xfs_fs_corrupt(x, ino, "%s fork btree root: level %u, %u records",
 					      name, level, numrecs);
 		return 0;
