@@ -85,7 +85,7 @@ compare() {
 src=$TEST_TMP/src
 mkdir -p "$src"
 for n in a b c d; do echo "$n" >"$src/$n"; done
-mkfs.ext4 -q -F -O ^has_journal -d "$src" "$TEST_TMP/ext4.img" 8M ||
+mkfs.ext4 -q -F -O ^has_journal -d "$src" "$TEST_TMP/ext4.img" 8M >/dev/null ||
 	bail_out "mkfs.ext4 failed"
 
 # ext4_case DESC DEBUGFS-COMMAND: b's inode changed by debugfs.
@@ -134,17 +134,18 @@ else
 	}
 	mkxfs -i nrext64=0 || mkxfs || bail_out "mkfs.xfs failed: $(cat "$TEST_TMP/mkfs.err")"
 	# Populated by the kernel.  b is written with holes between 100
-	# one-block runs, so that its data fork is a btree; 64 other files
-	# come between a, c, d and b, so that b's inode is in an inode cluster
-	# of its own (the kernel checks every inode's magic in a cluster it
-	# reads: a bad magic fails all the cluster's inodes).
+	# one-block runs, so that its data fork is a btree.  64 other files
+	# (in the root: new directories go to other AGs, files near their
+	# parent) come between the root, t, a, c, d and b, so that b's inode
+	# is in another inode cluster: the kernel checks every inode's magic in
+	# a cluster it reads, and a bad magic fails all the cluster's inodes.
 	cat >"$TEST_TMP/populate.sh" <<'EOF'
 set -e
 mount -t xfs -o loop "$1" "$2"
 cd "$2"
-mkdir t pad
+mkdir t
 for n in a c d; do echo "$n" >"t/$n"; done
-(cd pad && seq -f "p%g" 1 64 | xargs touch)
+seq -f "p%g" 1 64 | xargs touch
 perl -e 'open(my $h, "+>", "t/b") or die "$!";
 	for my $i (0 .. 99) { seek($h, 2 * $i * 1024, 0); print $h "b" x 1024 }
 	close($h) or die "$!"'
