@@ -197,13 +197,13 @@ int oci_state_parse(const char *json, size_t len, struct oci_state *s, struct im
 	return 0;
 }
 
-/* Read all of @f, NUL-terminated, refusing more than OCI_JSON_MAX bytes. */
-static int read_stream(FILE *f, const char *name, char **out, size_t *len,
-		       struct imgfs_error *err)
+int oci_read_stream(FILE *f, const char *name, char **out, size_t *len,
+		    struct imgfs_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t n = 0, cap = 0;
 
+	errno = 0;
 	for (;;) {
 		size_t got;
 
@@ -218,13 +218,15 @@ static int read_stream(FILE *f, const char *name, char **out, size_t *len,
 		}
 		got = fread(buf + n, 1, cap - n - 1, f);
 		n += got;
-		if (n > OCI_JSON_MAX)
-			return imgfs_error_set(err, EFBIG, "%s: larger than %u bytes", name, OCI_JSON_MAX);
+		if (n > OCI_INPUT_MAX)
+			return imgfs_error_set(err, EFBIG, "%s: larger than %u bytes", name, OCI_INPUT_MAX);
 		if (got == 0)
 			break;
 	}
+	/* A directory opens but does not read (EISDIR): say why. */
 	if (ferror(f))
-		return imgfs_error_set(err, EIO, "%s: read error", name);
+		return imgfs_error_set(err, errno ? errno : EIO, "%s: read error: %s", name,
+				       strerror(errno ? errno : EIO));
 	buf[n] = '\0';
 	*out = steal_pointer(&buf);
 	*len = n;
@@ -238,7 +240,7 @@ int oci_state_read(FILE *f, struct oci_state *s, struct imgfs_error *err)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = read_stream(f, "OCI state", &buf, &len, err);
+	r = oci_read_stream(f, "OCI state", &buf, &len, err);
 	return r < 0 ? r : oci_state_parse(buf, len, s, err);
 }
 
@@ -402,7 +404,7 @@ int oci_config_load(const char *bundle, struct oci_config *c, struct imgfs_error
 	f = fopen(path, "re");
 	if (!f)
 		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
-	r = read_stream(f, path, &buf, &len, err);
+	r = oci_read_stream(f, path, &buf, &len, err);
 	return r < 0 ? r : oci_config_parse(buf, len, path, bundle, c, err);
 }
 

@@ -205,6 +205,17 @@ expect_refusal "rootful: a symlink inside an allowed directory to an image outsi
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/none.conf"
 expect_refusal "rootful: no configuration file allows nothing" \
 	"io.imgfs.mount.a: rootful mounts are refused: $TEST_TMP/none.conf allows no directory"
+# Issue 14: the configuration was read without limit (1.1 GB in 6 s).  In
+# the background, bounded, stdin must come from a file: a shell gives an
+# asynchronous command /dev/null.
+printf '{"ociVersion": "1.0.2", "id": "t", "status": "creating", "pid": %d, "bundle": "%s",
+	"annotations": {"io.imgfs.mount.a": "source=%s/images/a.ext4,target=/a"}}' \
+	"$cpid" "$bundle" "$TEST_TMP" >"$TEST_TMP/state.json"
+bounded 20 sh -c 'exec "$0" --config /dev/zero <"$1" 2>"$2"' \
+	"$OCI_HOOK" "$TEST_TMP/state.json" "$TEST_TMP/hook.err"
+hook_rc=$?
+expect_refusal "rootful: --config /dev/zero is refused at once, not read without end" \
+	"/dev/zero: larger than 16777216 bytes$"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a,rw"' --config "$TEST_TMP/hook.conf"
 expect_refusal "rw is refused" "io.imgfs.mount.a: .*rw"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/nope.ext4,target=/a"' --config "$TEST_TMP/hook.conf"

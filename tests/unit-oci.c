@@ -307,6 +307,17 @@ static void test_hookconf_parse(void)
 	ok(r == 0 && conf.n_allow == 1 && streq(conf.allow[0], "/"), "hookconf: allow = / is kept as /");
 	hookconf_free(&conf);
 
+	{
+		static const char nul[] = "allow = /srv\n# x\nallow = /a\0/b\n";
+		_cleanup_fclose_ FILE *f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+
+		if (!f)
+			abort();
+		expect_err(hookconf_parse(f, "test.conf", &conf, &err), &err, EINVAL,
+			   "test.conf:3: NUL byte in line", "hookconf: a NUL byte is refused, by line");
+		hookconf_free(&conf);
+	}
+
 	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
 		_cleanup_free_ char *what = xasprintf("hookconf case %zu", i + 1);
 
@@ -359,6 +370,12 @@ static void test_hookconf_load(void)
 	/* A directory opens but does not read: an error, not "nothing allowed". */
 	r = hookconf_load(dir, &conf, &err);
 	is_int(r, -EISDIR, "hookconf_load on a directory fails with EISDIR");
+	hookconf_free(&conf);
+
+	/* Issue 14: it read /dev/zero without end (1.1 GB in 6 s), as one line. */
+	expect_err(hookconf_load("/dev/zero", &conf, &err), &err, EFBIG,
+		   "/dev/zero: larger than 16777216 bytes",
+		   "hookconf_load: /dev/zero is refused at the cap the OCI state has");
 	hookconf_free(&conf);
 
 	rm_tree(dir);
