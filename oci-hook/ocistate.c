@@ -22,6 +22,40 @@ static void json_tokener_freep(json_tokener **t)
 		json_tokener_free(*t);
 }
 
+/*
+ * A "\u0000" in a JSON string: json-c keeps it in a value (whose C string
+ * it then cuts: "target=/da\u0000ta" would mount at /da) and drops what
+ * follows it in a key.  Neither can mean anything to the hook, so the
+ * document is refused, showing the string up to the NUL.  @text is valid
+ * JSON here: every string is closed and holds no raw control character.
+ */
+static int refuse_nul(const char *text, size_t len, const char *name, struct imgfs_error *err)
+{
+	const char *start = NULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!start) {
+			if (text[i] == '"')
+				start = text + i + 1;
+			continue;
+		}
+		if (text[i] == '"') {
+			start = NULL;
+		} else if (text[i] == '\\') {
+			if (i + 5 < len && !memcmp(text + i + 1, "u0000", 5)) {
+				int shown = (int)MIN(text + i - start, 200);
+
+				return imgfs_error_set(err, EINVAL,
+						       "%s: the string \"%.*s%s\" is cut by a NUL character (\\u0000) at byte %zu; remove it",
+						       name, shown, start,
+						       text + i - start > shown ? "..." : "", i);
+			}
+			i++;	/* the escaped character, which may be a quote or a backslash */
+		}
+	}
+	return 0;
+}
+
 /* Parse one whole JSON object; anything after it but whitespace is an error. */
 static int parse_document(const char *text, size_t len, const char *name, json_object **out,
 			  struct imgfs_error *err)
@@ -30,6 +64,7 @@ static int parse_document(const char *text, size_t len, const char *name, json_o
 	_cleanup_json_ json_object *obj = NULL;
 	enum json_tokener_error jerr;
 	size_t end;
+	int r;
 
 	if (!tok)
 		return imgfs_error_set(err, ENOMEM, "%s: out of memory", name);
@@ -54,6 +89,9 @@ static int parse_document(const char *text, size_t len, const char *name, json_o
 					       name, end);
 	if (!json_object_is_type(obj, json_type_object))
 		return imgfs_error_set(err, EINVAL, "%s: the document is not a JSON object", name);
+	r = refuse_nul(text, len, name, err);
+	if (r < 0)
+		return r;
 	*out = steal_pointer(&obj);
 	return 0;
 }

@@ -216,6 +216,25 @@ bounded 20 sh -c 'exec "$0" --config /dev/zero <"$1" 2>"$2"' \
 hook_rc=$?
 expect_refusal "rootful: --config /dev/zero is refused at once, not read without end" \
 	"/dev/zero: larger than 16777216 bytes$"
+# Issue 14: json-c cuts a string at its \u0000, and the hook mounted this
+# at /da.  In the state, in config.json, in a key.
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/da\u0000ta"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's value in the state" \
+	"OCI state: the string \"source=$TEST_TMP/images/a.ext4,target=/da\" is cut by a NUL character (\\\\u0000) at byte [0-9]*; remove it$"
+check "...and nothing was made at /da" test ! -e "$rootfs/da"
+hook '"io.imgfs.mount.a\u0000x": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's key in the state" \
+	"OCI state: the string \"io.imgfs.mount.a\" is cut by a NUL character"
+cp "$bundle/config.json" "$TEST_TMP/config.json.orig"
+printf '%s\n' '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+  "annotations": {"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/da\u0000ta"},
+  "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
+hook '' --config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's value in config.json" \
+	"$bundle/config.json: the string \"source=$TEST_TMP/images/a.ext4,target=/da\" is cut by a NUL"
+cp "$TEST_TMP/config.json.orig" "$bundle/config.json"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a,rw"' --config "$TEST_TMP/hook.conf"
 expect_refusal "rw is refused" "io.imgfs.mount.a: .*rw"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/nope.ext4,target=/a"' --config "$TEST_TMP/hook.conf"

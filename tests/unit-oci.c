@@ -518,6 +518,16 @@ static void test_state_errors(void)
 		  "OCI state: annotation \"io.imgfs.mount.d\" must be a string" },
 		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'a':null}}",
 		  "OCI state: annotation \"a\" must be a string" },
+		/* Issue 14: json-c cut the value there, and the hook mounted at /da. */
+		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'io.imgfs.mount.d':'source=/i,target=/da\\u0000ta'}}",
+		  "OCI state: the string \"source=/i,target=/da\" is cut by a NUL character (\\u0000) at byte 130; remove it" },
+		/* ... and dropped the rest of a key. */
+		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'io.imgfs.mount.d\\u0000x':'source=/i,target=/d'}}",
+		  "OCI state: the string \"io.imgfs.mount.d\" is cut by a NUL character (\\u0000) at byte *" },
+		{ "{" BASE ",'pid':1,'bundle':'/b\\\"\\u0000'}",
+		  "OCI state: the string \"/b\\\"\" is cut by a NUL character (\\u0000) at byte *" },
+		{ "{" BASE ",'pid':1,'bundle':'/b','x':'\\u0000'}",
+		  "OCI state: the string \"\" is cut by a NUL character (\\u0000) at byte *" },
 	};
 #undef BASE
 
@@ -530,6 +540,22 @@ static void test_state_errors(void)
 			   what);
 		oci_state_free(&s);
 	}
+}
+
+/* In JSON text, \\u0000 is a backslash, then "u0000": no NUL. */
+static void test_state_nul_escapes(void)
+{
+	_cleanup_free_ char *doc = json("{'ociVersion':'1.0.2','id':'web','status':'creating',"
+					"'pid':1,'bundle':'/b','annotations':{'a':'x\\\\u0000'}}");
+	struct imgfs_error err = { 0 };
+	struct oci_state s;
+	int r;
+
+	r = oci_state_parse(doc, strlen(doc), &s, &err);
+	if (!ok(r == 0 && s.annotations.n == 1 && streq(s.annotations.v[0].value, "x\\u0000"),
+		"OCI state: an escaped backslash before u0000 is no NUL"))
+		diag("  r=%d \"%s\"", r, r < 0 ? err.msg : "");
+	oci_state_free(&s);
 }
 
 /* ---- config.json ---- */
@@ -650,6 +676,8 @@ static void test_config_errors(void)
 		{ "{" ROOT ",'annotations':{'io.imgfs.mount.x':true}}",
 		  "cfg: annotation \"io.imgfs.mount.x\" must be a string" },
 		{ "{" ROOT ",'annotations':'a=b'}", "cfg: \"annotations\" must be an object" },
+		{ "{" ROOT ",'annotations':{'io.imgfs.mount.x':'source=/i,target=/x\\u0000y'}}",
+		  "cfg: the string \"source=/i,target=/x\" is cut by a NUL character (\\u0000) at byte *" },
 		{ "{" ROOT ",'linux':[]}", "cfg: \"linux\" must be an object" },
 		{ "{" ROOT ",'linux':{'namespaces':{'type':'user'}}}",
 		  "cfg: \"linux.namespaces\" must be an array" },
@@ -910,6 +938,7 @@ int main(void)
 	test_hookconf_allowed();
 	test_state_valid();
 	test_state_errors();
+	test_state_nul_escapes();
 	test_config_valid();
 	test_config_errors();
 	test_config_load();
