@@ -37,6 +37,7 @@ rootfs=$bundle/rootfs
 mkdir -p "$rootfs/etc"
 touch "$rootfs/afile"
 ln -s ../../../../../../../../.. "$rootfs/up"
+ln -s / "$rootfs/rootlink"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
   "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
 
@@ -192,6 +193,30 @@ hook '"io.imgfs.mount.up": "source='"$TEST_TMP"'/images/a.ext4,target=/up/m"' \
 expect_mounts "a target through ../../.. lands inside the root" "$rootfs/m $TEST_TMP/images/a.ext4"
 stop_container
 check "...and its server exits with the container" test -z "$(settled_leftovers)"
+
+# Issue 14: targets were only checked as strings.  One that resolves to
+# the root was mounted over root.path; two that resolve to one directory
+# were stacked.
+start_container
+for t in /up /rootlink /rootlink/.; do
+	hook '"io.imgfs.mount.r": "source='"$TEST_TMP"'/images/a.ext4,target='"$t"'"' \
+		--config "$TEST_TMP/hook.conf"
+	expect_refusal "target=$t, a link to the root, is refused as / is" \
+		"io.imgfs.mount.r: target ${t%/.} resolves to the container's root, which cannot be mounted over; give a directory inside it$"
+done
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/data",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/rootlink/data"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "two targets that resolve to one directory are refused, naming both" \
+	"io.imgfs.mount.b: target /rootlink/data resolves to the target /data of io.imgfs.mount.a; give each annotation a target of its own$"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/rootlink/data/sub",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/data"' \
+	--config "$TEST_TMP/hook.conf"
+expect_mounted "...but a target inside another through a link is no duplicate"
+expect_mounts "...and both are mounted, the outer first" \
+	"$rootfs/data $TEST_TMP/images/b.ext4" "$rootfs/data/sub $TEST_TMP/images/a.ext4"
+stop_container
+check "...and their servers exit with the container" test -z "$(settled_leftovers)"
 
 # 5. What a rootful hook refuses.
 start_container

@@ -847,7 +847,8 @@ static void test_open_target(void)
 	umask(022);
 	if (root_fd < 0 || run("cd %s && mkdir etc tmp && touch file && ln -s /etc abs && "
 			       "ln -s ../../../../../tmp up && ln -s /nowhere/at/all dangling && "
-			       "ln -s loop loop", root) != 0)
+			       "ln -s loop loop && ln -s / rootlink && ln -s ../../../../.. toroot",
+			       root) != 0)
 		abort();
 
 	r = container_open_target(root_fd, "/a/b/c", "k", &fd, &err);
@@ -886,6 +887,21 @@ static void test_open_target(void)
 	r = container_open_target(root_fd, "/file/z", "io.imgfs.mount.f", &fd, &err);
 	expect_err(r, &err, ENOTDIR, "io.imgfs.mount.f: target /file/z: /file: Not a directory",
 		   "open_target: a file on the way");
+	/* Issue 14: the root through a link was mounted over, as "/" is not. */
+	r = container_open_target(root_fd, "/rootlink", "io.imgfs.mount.r", &fd, &err);
+	expect_err(r, &err, EINVAL,
+		   "io.imgfs.mount.r: target /rootlink resolves to the container's root, which cannot be mounted over; give a directory inside it",
+		   "open_target: rootlink -> / is the root, refused");
+	r = container_open_target(root_fd, "/toroot", "io.imgfs.mount.r", &fd, &err);
+	expect_err(r, &err, EINVAL,
+		   "io.imgfs.mount.r: target /toroot resolves to the container's root, which cannot be mounted over; give a directory inside it",
+		   "open_target: toroot -> ../../../../.. is the root, refused");
+	ok(fd == -1, "open_target: no descriptor for the root");
+	r = container_open_target(root_fd, "/rootlink/etc", "k", &fd, &err);
+	free(p);
+	p = xasprintf("%s/etc", root);
+	ok(r == 0 && fd_is(fd, p), "open_target: a directory under rootlink -> / is no root");
+	close(fd);
 	r = container_open_target(root_fd, "/loop", "io.imgfs.mount.l", &fd, &err);
 	expect_err(r, &err, ELOOP,
 		   "io.imgfs.mount.l: target /loop: /loop: a symlink loop or a /proc magic link",
