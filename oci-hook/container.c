@@ -10,6 +10,7 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include "container.h"
 
@@ -118,9 +119,11 @@ int container_open_target(int root_fd, const char *target, const char *key, int 
 			  struct imgfs_error *err)
 {
 	_cleanup_close_ int dir_fd = -1;
+	struct container_place root, at;
 	char prefix[PATH_MAX];
 	size_t len = 0;
 	const char *p = target;
+	int r;
 
 	*out = -1;
 	if (strlen(target) >= sizeof(prefix))
@@ -130,6 +133,8 @@ int container_open_target(int root_fd, const char *target, const char *key, int 
 	if (dir_fd < 0)
 		return imgfs_error_set(err, -dir_fd, "%s: the container root: %s", key,
 				       strerror(-dir_fd));
+	if ((r = container_place_of(dir_fd, &root)) < 0)
+		return imgfs_error_set(err, -r, "%s: the container root: %s", key, strerror(-r));
 	/*
 	 * One component at a time, each looked up again from the root: the
 	 * parent we create a component in is the one the lookup found, and
@@ -168,7 +173,32 @@ int container_open_target(int root_fd, const char *target, const char *key, int 
 		while (*p == '/')
 			p++;
 	}
+	/*
+	 * "/" is refused as a string; a symlink to it ("up -> ../../..",
+	 * "rootlink -> /") must be too, or the image would cover the
+	 * container's whole filesystem.
+	 */
+	if ((r = container_place_of(dir_fd, &at)) < 0)
+		return imgfs_error_set(err, -r, "%s: target %s: %s", key, target, strerror(-r));
+	if (at.dev == root.dev && at.ino == root.ino)
+		return imgfs_error_set(err, EINVAL,
+				       "%s: target %s resolves to the container's root, which cannot be mounted over; give a directory inside it",
+				       key, target);
 	*out = steal_fd(&dir_fd);
+	return 0;
+}
+
+int container_place_of(int fd, struct container_place *place)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO, &stx) < 0)
+		return -errno;
+	place->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	place->ino = stx.stx_ino;
+	/* Reported since Linux 5.8; openat2 needs 5.6, so say "no" without it. */
+	place->mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+			    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 	return 0;
 }
 

@@ -40,11 +40,25 @@ int container_join_mount(const struct container_ns *ns, struct imgfs_error *err)
  * the container root @root_fd, creating missing components (mode 0755).
  * Every lookup is resolved as if @root_fd were "/" and no magic link
  * (/proc/.../fd/N and the like) is followed, so neither ".." nor a symlink
- * planted in the image of the container leads out of the root.  Messages
- * start with @key.
+ * planted in the image of the container leads out of the root.  A target
+ * that resolves to the root itself is refused (-EINVAL).  Messages start
+ * with @key.
  */
 int container_open_target(int root_fd, const char *target, const char *key, int *fd,
 			  struct imgfs_error *err);
+
+/*
+ * Where an opened directory is: targets are compared by this, not as
+ * strings, since two paths may lead to one directory through links.
+ * @mount_root: a mount's root is there (so @dev is that mount's).
+ */
+struct container_place {
+	dev_t dev;
+	ino_t ino;
+	bool mount_root;
+};
+
+int container_place_of(int fd, struct container_place *place);
 
 /* True when we are root in the initial user namespace (a rootful hook). */
 bool container_hook_is_rootful(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hookconf.h"
+#include "ocistate.h"
 #include "ocipath.h"
 
 void hookconf_free(struct hookconf *conf)
@@ -83,26 +84,35 @@ static int parse_line(char *line, const char *name, unsigned lineno, struct hook
 
 int hookconf_parse(FILE *f, const char *name, struct hookconf *conf, struct imgfs_error *err)
 {
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
-	ssize_t n;
+	_cleanup_free_ char *buf = NULL;
+	unsigned lineno = 1;
+	char *line, *nul;
+	size_t len;
+	int r;
 
 	memset(conf, 0, sizeof(*conf));
-	errno = 0;
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		int r;
+	/* Whole and capped, as the state is: --config /dev/zero must not read for ever. */
+	r = oci_read_stream(f, name, &buf, &len, err);
+	if (r < 0)
+		return r;
+	nul = memchr(buf, '\0', len);
+	if (nul) {
+		for (const char *c = buf; c < nul; c++)
+			lineno += *c == '\n';
+		return imgfs_error_set(err, EINVAL, "%s:%u: NUL byte in line", name, lineno);
+	}
+	for (line = buf; *line; lineno++) {
+		char *end = strchr(line, '\n');
 
-		lineno++;
-		if (memchr(line, '\0', (size_t)n))
-			return imgfs_error_set(err, EINVAL, "%s:%u: NUL byte in line", name, lineno);
+		if (end)
+			*end = '\0';
 		r = parse_line(line, name, lineno, conf, err);
 		if (r < 0)
 			return r;
+		if (!end)
+			break;
+		line = end + 1;
 	}
-	if (ferror(f))
-		return imgfs_error_set(err, errno ? errno : EIO, "%s: read error: %s", name,
-				       strerror(errno ? errno : EIO));
 	return 0;
 }
 

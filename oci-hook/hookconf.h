@@ -33,7 +33,8 @@ struct hookconf {
 /*
  * Load @path into @conf (zeroed first; free with hookconf_free() in every
  * case).  A missing file is not an error: it yields no directories.
- * Errors name "path:line" and return -EINVAL (or the errno of a failed read).
+ * Errors name "path:line" and return -EINVAL (or the errno of a failed read,
+ * or -EFBIG for a file larger than OCI_INPUT_MAX: it is read whole).
  */
 int hookconf_load(const char *path, struct hookconf *conf, struct imgfs_error *err);
 

@@ -50,6 +50,7 @@ struct hook_mount {
 	int fuse_fd;
 	struct imgfs_server server;
 	dev_t dev;
+	struct container_place under;	/* the joiner's: the directory it mounted on */
 };
 
 static void usage(FILE *out)
@@ -268,6 +269,33 @@ static void joiner_undo(int root_fd, struct hook_mount *mounts, size_t n)
 }
 
 /*
+ * Did an earlier annotation already take the directory @target_fd, for
+ * @hm, resolves to?  Strings cannot tell ("/data", "/rootlink/data"):
+ * either its lookup ends on that mount's root, or, where the directory is
+ * reachable elsewhere than under the mount, on the directory itself.
+ */
+static int joiner_check_taken(const struct hook_mount *mounts, size_t mounted,
+			      const struct hook_mount *hm, int target_fd,
+			      struct container_place *at, struct imgfs_error *err)
+{
+	int r = container_place_of(target_fd, at);
+
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: target %s: %s", hm->m.key, hm->m.target,
+				       strerror(-r));
+	for (size_t j = 0; j < mounted; j++) {
+		const struct hook_mount *o = &mounts[j];
+
+		if ((at->mount_root && o->dev && at->dev == o->dev) ||
+		    (at->dev == o->under.dev && at->ino == o->under.ino))
+			return imgfs_error_set(err, EINVAL,
+					       "%s: target %s resolves to the target %s of %s; give each annotation a target of its own",
+					       hm->m.key, hm->m.target, o->m.target, o->m.key);
+	}
+	return 0;
+}
+
+/*
  * The joiner: runs in a child, which alone enters the container.  Its
  * mounts go away with the container's mount namespace in any case; undoing
  * them on failure only spares a runtime that would go on regardless.
@@ -312,6 +340,7 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 			goto undo;
 		snprintf(where, sizeof(where), "%s: target %s", hm->m.key, hm->m.target);
 		if (container_open_target(root_fd, hm->m.target, hm->m.key, &target_fd, &err) < 0 ||
+		    joiner_check_taken(mounts, i, hm, target_fd, &hm->under, &err) < 0 ||
 		    imgfs_mount_fuse_at(&(struct imgfs_mount_params){
 			    .source = hm->source, .target = where, .fuse_fd = hm->fuse_fd,
 			    /* The container's root owns it; allow_other lets its other users in. */
@@ -321,6 +350,7 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 			goto undo;
 		}
 		mounted = i + 1;
+		hm->dev = dev;	/* the joiner's copy, for joiner_check_taken() */
 		snprintf(devno, sizeof(devno), "%llu", (unsigned long long)dev);
 		if (imgfs_status_send(sock, JOIN_MOUNTED, devno) < 0)
 			goto undo;

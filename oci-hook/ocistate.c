@@ -22,6 +22,40 @@ static void json_tokener_freep(json_tokener **t)
 		json_tokener_free(*t);
 }
 
+/*
+ * A "\u0000" in a JSON string: json-c keeps it in a value (whose C string
+ * it then cuts: "target=/da\u0000ta" would mount at /da) and drops what
+ * follows it in a key.  Neither can mean anything to the hook, so the
+ * document is refused, showing the string up to the NUL.  @text is valid
+ * JSON here: every string is closed and holds no raw control character.
+ */
+static int refuse_nul(const char *text, size_t len, const char *name, struct imgfs_error *err)
+{
+	const char *start = NULL;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!start) {
+			if (text[i] == '"')
+				start = text + i + 1;
+			continue;
+		}
+		if (text[i] == '"') {
+			start = NULL;
+		} else if (text[i] == '\\') {
+			if (i + 5 < len && !memcmp(text + i + 1, "u0000", 5)) {
+				int shown = (int)MIN(text + i - start, 200);
+
+				return imgfs_error_set(err, EINVAL,
+						       "%s: the string \"%.*s%s\" is cut by a NUL character (\\u0000) at byte %zu; remove it",
+						       name, shown, start,
+						       text + i - start > shown ? "..." : "", i);
+			}
+			i++;	/* the escaped character, which may be a quote or a backslash */
+		}
+	}
+	return 0;
+}
+
 /* Parse one whole JSON object; anything after it but whitespace is an error. */
 static int parse_document(const char *text, size_t len, const char *name, json_object **out,
 			  struct imgfs_error *err)
@@ -30,6 +64,7 @@ static int parse_document(const char *text, size_t len, const char *name, json_o
 	_cleanup_json_ json_object *obj = NULL;
 	enum json_tokener_error jerr;
 	size_t end;
+	int r;
 
 	if (!tok)
 		return imgfs_error_set(err, ENOMEM, "%s: out of memory", name);
@@ -54,6 +89,9 @@ static int parse_document(const char *text, size_t len, const char *name, json_o
 					       name, end);
 	if (!json_object_is_type(obj, json_type_object))
 		return imgfs_error_set(err, EINVAL, "%s: the document is not a JSON object", name);
+	r = refuse_nul(text, len, name, err);
+	if (r < 0)
+		return r;
 	*out = steal_pointer(&obj);
 	return 0;
 }
@@ -197,13 +235,13 @@ int oci_state_parse(const char *json, size_t len, struct oci_state *s, struct im
 	return 0;
 }
 
-/* Read all of @f, NUL-terminated, refusing more than OCI_JSON_MAX bytes. */
-static int read_stream(FILE *f, const char *name, char **out, size_t *len,
-		       struct imgfs_error *err)
+int oci_read_stream(FILE *f, const char *name, char **out, size_t *len,
+		    struct imgfs_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t n = 0, cap = 0;
 
+	errno = 0;
 	for (;;) {
 		size_t got;
 
@@ -218,13 +256,15 @@ static int read_stream(FILE *f, const char *name, char **out, size_t *len,
 		}
 		got = fread(buf + n, 1, cap - n - 1, f);
 		n += got;
-		if (n > OCI_JSON_MAX)
-			return imgfs_error_set(err, EFBIG, "%s: larger than %u bytes", name, OCI_JSON_MAX);
+		if (n > OCI_INPUT_MAX)
+			return imgfs_error_set(err, EFBIG, "%s: larger than %u bytes", name, OCI_INPUT_MAX);
 		if (got == 0)
 			break;
 	}
+	/* A directory opens but does not read (EISDIR): say why. */
 	if (ferror(f))
-		return imgfs_error_set(err, EIO, "%s: read error", name);
+		return imgfs_error_set(err, errno ? errno : EIO, "%s: read error: %s", name,
+				       strerror(errno ? errno : EIO));
 	buf[n] = '\0';
 	*out = steal_pointer(&buf);
 	*len = n;
@@ -238,7 +278,7 @@ int oci_state_read(FILE *f, struct oci_state *s, struct imgfs_error *err)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = read_stream(f, "OCI state", &buf, &len, err);
+	r = oci_read_stream(f, "OCI state", &buf, &len, err);
 	return r < 0 ? r : oci_state_parse(buf, len, s, err);
 }
 
@@ -402,7 +442,7 @@ int oci_config_load(const char *bundle, struct oci_config *c, struct imgfs_error
 	f = fopen(path, "re");
 	if (!f)
 		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
-	r = read_stream(f, path, &buf, &len, err);
+	r = oci_read_stream(f, path, &buf, &len, err);
 	return r < 0 ? r : oci_config_parse(buf, len, path, bundle, c, err);
 }
 

@@ -15,8 +15,13 @@
 
 #include "util.h"
 
-/* Bigger input than this is not a runtime talking to us. */
-#define OCI_JSON_MAX (16u << 20)
+/*
+ * Bigger input than this is not a runtime talking to us, nor a hook
+ * configuration someone wrote: the state, config.json and oci-hook.conf
+ * are all read through oci_read_stream(), so none is read without limit
+ * (--config /dev/zero).
+ */
+#define OCI_INPUT_MAX (16u << 20)
 
 struct oci_annotation {
 	char *key;
@@ -87,5 +92,12 @@ void oci_config_free(struct oci_config *config);
 int oci_annotations_merge(const struct oci_annotations *state,
 			  const struct oci_annotations *config, struct oci_annotations *out);
 void oci_annotations_free(struct oci_annotations *a);
+
+/*
+ * Read all of @f into *@out (NUL-terminated, *@len bytes without it),
+ * refusing more than OCI_INPUT_MAX bytes with -EFBIG; @name starts the
+ * message in @err.
+ */
+int oci_read_stream(FILE *f, const char *name, char **out, size_t *len, struct imgfs_error *err);
 
 #endif

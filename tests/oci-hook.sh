@@ -37,6 +37,7 @@ rootfs=$bundle/rootfs
 mkdir -p "$rootfs/etc"
 touch "$rootfs/afile"
 ln -s ../../../../../../../../.. "$rootfs/up"
+ln -s / "$rootfs/rootlink"
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
   "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
 
@@ -193,6 +194,30 @@ expect_mounts "a target through ../../.. lands inside the root" "$rootfs/m $TEST
 stop_container
 check "...and its server exits with the container" test -z "$(settled_leftovers)"
 
+# Issue 14: targets were only checked as strings.  One that resolves to
+# the root was mounted over root.path; two that resolve to one directory
+# were stacked.
+start_container
+for t in /up /rootlink /rootlink/.; do
+	hook '"io.imgfs.mount.r": "source='"$TEST_TMP"'/images/a.ext4,target='"$t"'"' \
+		--config "$TEST_TMP/hook.conf"
+	expect_refusal "target=$t, a link to the root, is refused as / is" \
+		"io.imgfs.mount.r: target ${t%/.} resolves to the container's root, which cannot be mounted over; give a directory inside it$"
+done
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/data",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/rootlink/data"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "two targets that resolve to one directory are refused, naming both" \
+	"io.imgfs.mount.b: target /rootlink/data resolves to the target /data of io.imgfs.mount.a; give each annotation a target of its own$"
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/rootlink/data/sub",
+      "io.imgfs.mount.b": "source='"$TEST_TMP"'/images/b.ext4,target=/data"' \
+	--config "$TEST_TMP/hook.conf"
+expect_mounted "...but a target inside another through a link is no duplicate"
+expect_mounts "...and both are mounted, the outer first" \
+	"$rootfs/data $TEST_TMP/images/b.ext4" "$rootfs/data/sub $TEST_TMP/images/a.ext4"
+stop_container
+check "...and their servers exit with the container" test -z "$(settled_leftovers)"
+
 # 5. What a rootful hook refuses.
 start_container
 hook '"io.imgfs.mount.c": "source='"$TEST_TMP"'/other/c.ext4,target=/c"' --config "$TEST_TMP/hook.conf"
@@ -205,6 +230,36 @@ expect_refusal "rootful: a symlink inside an allowed directory to an image outsi
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' --config "$TEST_TMP/none.conf"
 expect_refusal "rootful: no configuration file allows nothing" \
 	"io.imgfs.mount.a: rootful mounts are refused: $TEST_TMP/none.conf allows no directory"
+# Issue 14: the configuration was read without limit (1.1 GB in 6 s).  In
+# the background, bounded, stdin must come from a file: a shell gives an
+# asynchronous command /dev/null.
+printf '{"ociVersion": "1.0.2", "id": "t", "status": "creating", "pid": %d, "bundle": "%s",
+	"annotations": {"io.imgfs.mount.a": "source=%s/images/a.ext4,target=/a"}}' \
+	"$cpid" "$bundle" "$TEST_TMP" >"$TEST_TMP/state.json"
+bounded 20 sh -c 'exec "$0" --config /dev/zero <"$1" 2>"$2"' \
+	"$OCI_HOOK" "$TEST_TMP/state.json" "$TEST_TMP/hook.err"
+hook_rc=$?
+expect_refusal "rootful: --config /dev/zero is refused at once, not read without end" \
+	"/dev/zero: larger than 16777216 bytes$"
+# Issue 14: json-c cuts a string at its \u0000, and the hook mounted this
+# at /da.  In the state, in config.json, in a key.
+hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/da\u0000ta"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's value in the state" \
+	"OCI state: the string \"source=$TEST_TMP/images/a.ext4,target=/da\" is cut by a NUL character (\\\\u0000) at byte [0-9]*; remove it$"
+check "...and nothing was made at /da" test ! -e "$rootfs/da"
+hook '"io.imgfs.mount.a\u0000x": "source='"$TEST_TMP"'/images/a.ext4,target=/a"' \
+	--config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's key in the state" \
+	"OCI state: the string \"io.imgfs.mount.a\" is cut by a NUL character"
+cp "$bundle/config.json" "$TEST_TMP/config.json.orig"
+printf '%s\n' '{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+  "annotations": {"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/da\u0000ta"},
+  "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}]}}' >"$bundle/config.json"
+hook '' --config "$TEST_TMP/hook.conf"
+expect_refusal "a NUL in an annotation's value in config.json" \
+	"$bundle/config.json: the string \"source=$TEST_TMP/images/a.ext4,target=/da\" is cut by a NUL"
+cp "$TEST_TMP/config.json.orig" "$bundle/config.json"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/a.ext4,target=/a,rw"' --config "$TEST_TMP/hook.conf"
 expect_refusal "rw is refused" "io.imgfs.mount.a: .*rw"
 hook '"io.imgfs.mount.a": "source='"$TEST_TMP"'/images/nope.ext4,target=/a"' --config "$TEST_TMP/hook.conf"

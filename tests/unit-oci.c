@@ -307,6 +307,17 @@ static void test_hookconf_parse(void)
 	ok(r == 0 && conf.n_allow == 1 && streq(conf.allow[0], "/"), "hookconf: allow = / is kept as /");
 	hookconf_free(&conf);
 
+	{
+		static const char nul[] = "allow = /srv\n# x\nallow = /a\0/b\n";
+		_cleanup_fclose_ FILE *f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+
+		if (!f)
+			abort();
+		expect_err(hookconf_parse(f, "test.conf", &conf, &err), &err, EINVAL,
+			   "test.conf:3: NUL byte in line", "hookconf: a NUL byte is refused, by line");
+		hookconf_free(&conf);
+	}
+
 	for (size_t i = 0; i < ARRAY_SIZE(errors); i++) {
 		_cleanup_free_ char *what = xasprintf("hookconf case %zu", i + 1);
 
@@ -359,6 +370,12 @@ static void test_hookconf_load(void)
 	/* A directory opens but does not read: an error, not "nothing allowed". */
 	r = hookconf_load(dir, &conf, &err);
 	is_int(r, -EISDIR, "hookconf_load on a directory fails with EISDIR");
+	hookconf_free(&conf);
+
+	/* Issue 14: it read /dev/zero without end (1.1 GB in 6 s), as one line. */
+	expect_err(hookconf_load("/dev/zero", &conf, &err), &err, EFBIG,
+		   "/dev/zero: larger than 16777216 bytes",
+		   "hookconf_load: /dev/zero is refused at the cap the OCI state has");
 	hookconf_free(&conf);
 
 	rm_tree(dir);
@@ -501,6 +518,16 @@ static void test_state_errors(void)
 		  "OCI state: annotation \"io.imgfs.mount.d\" must be a string" },
 		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'a':null}}",
 		  "OCI state: annotation \"a\" must be a string" },
+		/* Issue 14: json-c cut the value there, and the hook mounted at /da. */
+		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'io.imgfs.mount.d':'source=/i,target=/da\\u0000ta'}}",
+		  "OCI state: the string \"source=/i,target=/da\" is cut by a NUL character (\\u0000) at byte 130; remove it" },
+		/* ... and dropped the rest of a key. */
+		{ "{" BASE ",'pid':1,'bundle':'/b','annotations':{'io.imgfs.mount.d\\u0000x':'source=/i,target=/d'}}",
+		  "OCI state: the string \"io.imgfs.mount.d\" is cut by a NUL character (\\u0000) at byte *" },
+		{ "{" BASE ",'pid':1,'bundle':'/b\\\"\\u0000'}",
+		  "OCI state: the string \"/b\\\"\" is cut by a NUL character (\\u0000) at byte *" },
+		{ "{" BASE ",'pid':1,'bundle':'/b','x':'\\u0000'}",
+		  "OCI state: the string \"\" is cut by a NUL character (\\u0000) at byte *" },
 	};
 #undef BASE
 
@@ -513,6 +540,22 @@ static void test_state_errors(void)
 			   what);
 		oci_state_free(&s);
 	}
+}
+
+/* In JSON text, \\u0000 is a backslash, then "u0000": no NUL. */
+static void test_state_nul_escapes(void)
+{
+	_cleanup_free_ char *doc = json("{'ociVersion':'1.0.2','id':'web','status':'creating',"
+					"'pid':1,'bundle':'/b','annotations':{'a':'x\\\\u0000'}}");
+	struct imgfs_error err = { 0 };
+	struct oci_state s;
+	int r;
+
+	r = oci_state_parse(doc, strlen(doc), &s, &err);
+	if (!ok(r == 0 && s.annotations.n == 1 && streq(s.annotations.v[0].value, "x\\u0000"),
+		"OCI state: an escaped backslash before u0000 is no NUL"))
+		diag("  r=%d \"%s\"", r, r < 0 ? err.msg : "");
+	oci_state_free(&s);
 }
 
 /* ---- config.json ---- */
@@ -633,6 +676,8 @@ static void test_config_errors(void)
 		{ "{" ROOT ",'annotations':{'io.imgfs.mount.x':true}}",
 		  "cfg: annotation \"io.imgfs.mount.x\" must be a string" },
 		{ "{" ROOT ",'annotations':'a=b'}", "cfg: \"annotations\" must be an object" },
+		{ "{" ROOT ",'annotations':{'io.imgfs.mount.x':'source=/i,target=/x\\u0000y'}}",
+		  "cfg: the string \"source=/i,target=/x\" is cut by a NUL character (\\u0000) at byte *" },
 		{ "{" ROOT ",'linux':[]}", "cfg: \"linux\" must be an object" },
 		{ "{" ROOT ",'linux':{'namespaces':{'type':'user'}}}",
 		  "cfg: \"linux.namespaces\" must be an array" },
@@ -802,7 +847,8 @@ static void test_open_target(void)
 	umask(022);
 	if (root_fd < 0 || run("cd %s && mkdir etc tmp && touch file && ln -s /etc abs && "
 			       "ln -s ../../../../../tmp up && ln -s /nowhere/at/all dangling && "
-			       "ln -s loop loop", root) != 0)
+			       "ln -s loop loop && ln -s / rootlink && ln -s ../../../../.. toroot",
+			       root) != 0)
 		abort();
 
 	r = container_open_target(root_fd, "/a/b/c", "k", &fd, &err);
@@ -841,6 +887,21 @@ static void test_open_target(void)
 	r = container_open_target(root_fd, "/file/z", "io.imgfs.mount.f", &fd, &err);
 	expect_err(r, &err, ENOTDIR, "io.imgfs.mount.f: target /file/z: /file: Not a directory",
 		   "open_target: a file on the way");
+	/* Issue 14: the root through a link was mounted over, as "/" is not. */
+	r = container_open_target(root_fd, "/rootlink", "io.imgfs.mount.r", &fd, &err);
+	expect_err(r, &err, EINVAL,
+		   "io.imgfs.mount.r: target /rootlink resolves to the container's root, which cannot be mounted over; give a directory inside it",
+		   "open_target: rootlink -> / is the root, refused");
+	r = container_open_target(root_fd, "/toroot", "io.imgfs.mount.r", &fd, &err);
+	expect_err(r, &err, EINVAL,
+		   "io.imgfs.mount.r: target /toroot resolves to the container's root, which cannot be mounted over; give a directory inside it",
+		   "open_target: toroot -> ../../../../.. is the root, refused");
+	ok(fd == -1, "open_target: no descriptor for the root");
+	r = container_open_target(root_fd, "/rootlink/etc", "k", &fd, &err);
+	free(p);
+	p = xasprintf("%s/etc", root);
+	ok(r == 0 && fd_is(fd, p), "open_target: a directory under rootlink -> / is no root");
+	close(fd);
 	r = container_open_target(root_fd, "/loop", "io.imgfs.mount.l", &fd, &err);
 	expect_err(r, &err, ELOOP,
 		   "io.imgfs.mount.l: target /loop: /loop: a symlink loop or a /proc magic link",
@@ -893,6 +954,7 @@ int main(void)
 	test_hookconf_allowed();
 	test_state_valid();
 	test_state_errors();
+	test_state_nul_escapes();
 	test_config_valid();
 	test_config_errors();
 	test_config_load();
