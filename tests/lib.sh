@@ -474,22 +474,27 @@ fuse2fs_mount() {
 # look DIR PATH...: what a reader sees of each PATH under DIR, one line
 # each: a directory's sorted names, a file's size and the checksum of its
 # first 16 MiB (a damaged size may claim exabytes), a link's target, or
-# the error.  The kernel's EUCLEAN and imgfs's EIO (what
+# the error and how many bytes were read before it.  The kernel's EUCLEAN and imgfs's EIO (what
 # EUCLEAN becomes on its way out of FUSE) read the same.
 look() {
 	_ld=$1
 	shift
 	for _lp; do
+		rm -f "$TEST_TMP/look.data"
 		if [ -L "$_ld/$_lp" ]; then
 			readlink "$_ld/$_lp"
 		elif [ -d "$_ld/$_lp" ]; then
 			ls -a "$_ld/$_lp"
 		else
-			stat -c %s "$_ld/$_lp" && head -c 16777216 "$_ld/$_lp" | md5sum
+			stat -c %s "$_ld/$_lp" &&
+				head -c 16777216 "$_ld/$_lp" >"$TEST_TMP/look.data" &&
+				md5sum <"$TEST_TMP/look.data"
 		fi >"$TEST_TMP/look.out" 2>"$TEST_TMP/look.err"
 		if [ -s "$TEST_TMP/look.err" ]; then
-			echo "$_lp: $(tail -n 1 "$TEST_TMP/look.err" | sed -e 's/.*: //' \
-				-e 's/Structure needs cleaning/Input\/output error/')"
+			# how far a read got: from byte 0, or after some data
+			echo "$_lp: $(cat "$TEST_TMP/look.data" 2>/dev/null | wc -c) bytes, then" \
+				"$(tail -n 1 "$TEST_TMP/look.err" | sed -e 's/.*: //' \
+					-e 's/Structure needs cleaning/Input\/output error/')"
 		else
 			echo "$_lp: $(sort "$TEST_TMP/look.out" | tr '\n' ' ')"
 		fi
