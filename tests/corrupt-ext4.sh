@@ -9,7 +9,7 @@
 
 need_root
 need_fuse
-need_cmd mkfs.ext4 setfattr dd od
+need_cmd mkfs.ext4 debugfs e2fsck setfattr dd od perl
 need_prog "$IMGFS_MOUNT" "$IMGFS_SERVER"
 
 VARIANTS=${IMGFS_CORRUPT_VARIANTS:-24}
@@ -89,5 +89,64 @@ for cut in 200k 1M 3M; do
 			not_ok "truncated at $cut: refused without exactly one line"
 	fi
 done
+# ---- damage the kernel notices, on the same image ----
+
+# Each case damages a copy of one small image; the kernel and imgfs must
+# see the same of the files named (as_kernel in lib.sh).  1 KiB blocks,
+# no metadata checksums, so that bytes written into an extent block get
+# past the checksum to the parser, as they would with one recomputed.
+k=$TEST_TMP/kernel-src
+mkdir -p "$k"
+for n in a b c d; do echo "$n" >"$k/$n"; done
+# Runs of 4 KiB with holes between them: 3 extents fit the inode, 10 do not.
+perl -e 'for my $f (["frag3", 3], ["frag", 10]) { open(my $h, ">", "$ARGV[0]/$f->[0]") or die "$!";
+	for my $i (0 .. $f->[1] - 1) { seek($h, 2 * $i * 4096, 0); print $h sprintf("%-4096d", $i) } }' "$k"
+kbase=$TEST_TMP/kernel-base.img
+mkdir "$k/h" && (cd "$k/h" && seq -f "name-%g" 1 200 | xargs touch)
+mkfs.ext4 -q -F -b 1024 -O ^has_journal,^metadata_csum -d "$k" "$kbase" 8M
+# mkfs -d writes no directory index; e2fsck -D builds one for h.
+e2fsck -fyD "$kbase" >/dev/null 2>&1
+debugfs -R "htree h" "$kbase" 2>/dev/null | grep -q 'Root node' || bail_out "h has no htree"
+debugfs -R "ex frag" "$kbase" 2>/dev/null >"$TEST_TMP/ex"
+leaf=$(awk '$1 == "0/" && $2 == "1" { print $(NF - 1); exit }' "$TEST_TMP/ex")
+[ -n "$leaf" ] || bail_out "no extent leaf block for frag: $(cat "$TEST_TMP/ex")"
+
+# kcase DESC EXPECT DEBUGFS-REQUEST|- PATH...: a copy of the image changed
+# by one debugfs request (or, with -, by $poke), compared with the kernel.
+kcase() {
+	_img=$TEST_TMP/kcase.img
+	cp "$kbase" "$_img"
+	if [ "$3" = - ]; then
+		eval "$poke"
+	else
+		debugfs -w -R "$3" "$_img" >/dev/null 2>&1 || bail_out "debugfs $3 failed"
+	fi
+	_d=$1 _e=$2
+	shift 3
+	as_kernel "$_d" ext4 "$_img" "$_e" "$@"
+	rm -f "$_img"
+}
+corrupt='Input/output error'
+# Extents in the inode: the second starts inside the first (iget refuses
+# the inode), or after the third.
+kcase "overlapping extents in the inode" "^frag3: .*$corrupt" "sif frag3 block[6] 0" frag3 frag a
+kcase "unsorted extents in the inode" "^frag3: .*$corrupt" "sif frag3 block[6] 100" frag3 frag a
+# In a leaf block: the second extent starts at block 0 (reads fail).
+poke='printf "\\0\\0\\0\\0" | dd of="$_img" bs=1 seek=$((leaf * 1024 + 24)) conv=notrunc status=none'
+kcase "overlapping extents in a leaf block" "^frag: .*$corrupt" - frag frag3 a
+# i_size beyond what the mapping reaches (ext4_get_maxbytes): 2^62, 2^44.
+kcase "i_size 2^62" "^a: .*$corrupt" "sif a size 0x4000000000000000" a b frag
+kcase "i_size 2^44 on an extent file of 1 KiB blocks" "^a: .*$corrupt" "sif a size 0x100000000000" a b
+# One byte past the largest the kernel accepts, 2^32 - 1 blocks.
+kcase "i_size one byte past the extent limit" "^a: .*$corrupt" "sif a size 4398046510081" a
+
+# Every pointer of h's index (in its block 0, the root) set to 0: a
+# cycle, so the kernel searches h linearly and finds every name.
+hroot=$(debugfs -R "bmap h 0" "$kbase" 2>/dev/null)
+poke='perl -e '\''open(my $f, "+<", $ARGV[0]) or die "$!"; my $o = $ARGV[1] * 1024 + 32;
+	seek($f, $o, 0); read($f, my $lc, 4); my $count = unpack("v", substr($lc, 2, 2));
+	for my $i (0 .. $count - 1) { seek($f, $o + 4 + 8 * $i, 0); print $f pack("V", 0) }'\'' "$_img" "$hroot"'
+kcase "an htree whose every pointer is block 0" "^h/name-150: 0 d41d8" - h/name-1 h/name-150 h/name-200 h
+
 assert_clean "nothing left behind"
 done_testing

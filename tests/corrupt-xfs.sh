@@ -385,6 +385,48 @@ for cut in 512 65536 1048576 $((size / 2)) $((size - bs)); do
 	outcome "truncated at $cut bytes" "$img"
 done
 
+# ---- damage the kernel notices, on the same image ----
+
+# xcase DESC EXPECT PATHS XFS_DB-ARG...: a copy of the base image changed
+# by xfs_db -x XFS_DB-ARG... (checksums recomputed: write -d), or by $poke
+# when the only argument is -; the kernel and imgfs must see the same of
+# each of PATHS (as_kernel in lib.sh), and the kernel must see EXPECT.
+xcase() {
+	_d=$1 _e=$2 _p=$3
+	shift 3
+	_img=$TEST_TMP/xcase.img
+	cp --sparse=always "$base" "$_img"
+	if [ "$1" = - ]; then
+		eval "$poke"
+	else
+		xfs_db -x "$@" "$_img" >"$TEST_TMP/xcase.out" 2>&1
+		if cmp -s "$base" "$_img"; then
+			not_ok "$_d: xfs_db did not apply it (test bug)"
+			diag_file "$TEST_TMP/xcase.out"
+			return
+		fi
+	fi
+	# shellcheck disable=SC2086 # PATHS is a list
+	as_kernel "$_d" xfs "$_img" "$_e" $_p
+	rm -f "$_img"
+}
+corrupt='Input/output error'
+xcase "a data extent at block 0 (the superblock)" "^data: .*$corrupt" "data frag" \
+	-c 'path /data' -c 'write -d u3.bmx[0].startblock 0'
+xcase "a data extent at the AGFL's block" "^data: .*$corrupt" "data frag" \
+	-c 'path /data' -c "write -d u3.bmx[0].startblock $((3 * $(db -c 'sb 0' -c 'print sectsize' |
+		sed 's/.* = //') / bs))"
+xcase "a local symlink whose size runs past its target" "^shortlink: .*$corrupt" "shortlink longlink" \
+	-c 'path /shortlink' -c 'write -d core.size 40'
+# The last bmbt leaf of frag overwritten with random bytes: the kernel
+# reads every leaf before any data (xfs_iread_extents), so frag fails
+# from its first byte.
+nleaves=$(db -c 'path /frag' -c 'print u3.bmbt.numrecs' | sed 's/.* = //')
+lastleaf=$(db -c 'path /frag' -c "print u3.bmbt.ptrs[$nleaves]" | sed 's/.* = //')
+leafoff=$(db -c "convert fsb $lastleaf byte" | sed 's/.*(\([0-9]*\)).*/\1/')
+poke='head -c 512 /dev/urandom | dd of="$_img" bs=1 seek=$((leafoff + 100)) conv=notrunc status=none'
+xcase "a bmbt leaf of random bytes" "^frag: 0 bytes, then $corrupt" "frag data" -
+
 diag "$survived mounted and survived a walk, $refused refused at mount"
 assert_clean "nothing left behind"
 done_testing

@@ -468,3 +468,72 @@ fuse2fs_mount() {
 	mkdir -p "$2" &&
 		bounded 60 fuse2fs -o "ro,fakeroot${3:+,$3}" "$1" "$2" >/dev/null
 }
+
+# ---- the kernel as the truth on a damaged image ----
+
+# look DIR PATH...: what a reader sees of each PATH under DIR, one line
+# each: a directory's sorted names, a file's size and the checksum of its
+# first 16 MiB (a damaged size may claim exabytes), a link's target, or
+# the error and how many bytes were read before it.  The kernel's EUCLEAN and imgfs's EIO (what
+# EUCLEAN becomes on its way out of FUSE) read the same.
+look() {
+	_ld=$1
+	shift
+	for _lp; do
+		rm -f "$TEST_TMP/look.data"
+		if [ -L "$_ld/$_lp" ]; then
+			readlink "$_ld/$_lp"
+		elif [ -d "$_ld/$_lp" ]; then
+			ls -a "$_ld/$_lp"
+		else
+			stat -c %s "$_ld/$_lp" &&
+				head -c 16777216 "$_ld/$_lp" >"$TEST_TMP/look.data" &&
+				md5sum <"$TEST_TMP/look.data"
+		fi >"$TEST_TMP/look.out" 2>"$TEST_TMP/look.err"
+		if [ -s "$TEST_TMP/look.err" ]; then
+			# how far a read got: from byte 0, or after some data
+			echo "$_lp: $(cat "$TEST_TMP/look.data" 2>/dev/null | wc -c) bytes, then" \
+				"$(tail -n 1 "$TEST_TMP/look.err" | sed -e 's/.*: //' \
+					-e 's/Structure needs cleaning/Input\/output error/')"
+		else
+			echo "$_lp: $(sort "$TEST_TMP/look.out" | tr '\n' ' ')"
+		fi
+	done
+}
+
+# as_kernel DESC FSTYPE IMAGE EXPECT PATH...: the kernel (read-only loop
+# mount) and imgfs see the same of each PATH of IMAGE, and what the kernel
+# sees matches EXPECT (grep -E: that the damage took).  One test line.
+as_kernel() {
+	_desc=$1 _type=$2 _img=$3 _expect=$4
+	shift 4
+	_opts=ro,loop,noload
+	[ "$_type" = xfs ] && _opts=ro,loop,norecovery
+	mkdir -p "$TEST_TMP/kmnt" "$TEST_TMP/imnt"
+	if ! mount -t "$_type" -o "$_opts" "$_img" "$TEST_TMP/kmnt" 2>"$TEST_TMP/as.err"; then
+		not_ok "$_desc: the kernel mounts the image"
+		diag_file "$TEST_TMP/as.err"
+		return 1
+	fi
+	track_loop "$TEST_TMP/kmnt"
+	look "$TEST_TMP/kmnt" "$@" >"$TEST_TMP/as.kernel"
+	umount "$TEST_TMP/kmnt"
+	if ! grep -q -E -e "$_expect" "$TEST_TMP/as.kernel"; then
+		not_ok "$_desc: the kernel sees $_expect (test bug: the damage did not take)"
+		diag_file "$TEST_TMP/as.kernel"
+		return 1
+	fi
+	if ! imgfs_mount "$_img" "$TEST_TMP/imnt" 2>"$TEST_TMP/as.err" >/dev/null; then
+		not_ok "$_desc: imgfs mounts the image"
+		diag_file "$TEST_TMP/as.err"
+		return 1
+	fi
+	look "$TEST_TMP/imnt" "$@" >"$TEST_TMP/as.imgfs"
+	unmount "$TEST_TMP/imnt"
+	if cmp -s "$TEST_TMP/as.kernel" "$TEST_TMP/as.imgfs"; then
+		ok "$_desc: as the kernel: $(grep -E -e "$_expect" "$TEST_TMP/as.kernel" | head -n 1)"
+	else
+		not_ok "$_desc: as the kernel"
+		diff "$TEST_TMP/as.kernel" "$TEST_TMP/as.imgfs" | sed 's/^/# /'
+	fi
+}

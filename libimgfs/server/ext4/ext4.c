@@ -114,6 +114,37 @@ static uint64_t max_size_extents(unsigned bits, bool huge_file)
 	return MIN(res, upper);
 }
 
+/*
+ * Largest file size the kernel allows for block-mapped files
+ * (ext4_max_bitmap_size()): what the three indirect trees reach, unless
+ * i_blocks, which counts the data and the indirect blocks, runs out first.
+ */
+static uint64_t max_size_bitmap(unsigned bits, bool huge_file)
+{
+	const uint64_t ppb = 1ULL << (bits - 2);
+	uint64_t res = EXT2_NDIR_BLOCKS + ppb + ppb * ppb + ppb * ppb * ppb;
+	uint64_t meta = 1 + (1 + ppb) + (1 + ppb + ppb * ppb);
+	/* 32 bits of sectors; with huge_file, 48 bits of blocks */
+	uint64_t upper = huge_file ? (1ULL << 48) - 1 : ((1ULL << 32) - 1) >> (bits - 9);
+
+	if (res + meta > upper) {
+		uint64_t left = upper - EXT2_NDIR_BLOCKS - ppb;
+
+		/* The indirect blocks needed to reach @upper come out of it. */
+		res = upper;
+		meta = 1;
+		if (left < ppb * ppb) {
+			meta += 1 + (left + ppb - 1) / ppb;
+		} else {
+			meta += 1 + ppb;
+			left -= ppb * ppb;
+			meta += 1 + (left + ppb - 1) / ppb + (left + ppb * ppb - 1) / (ppb * ppb);
+		}
+		res -= meta;
+	}
+	return MIN(res << bits, (uint64_t)INT64_MAX);
+}
+
 static void decode_super(struct ext4_fs *e)
 {
 	struct ext2_super_block *sb = e->fs->super;
@@ -132,6 +163,9 @@ static void decode_super(struct ext4_fs *e)
 	e->largedir = ext2fs_has_feature_largedir(sb);
 	e->huge_file = ext2fs_has_feature_huge_file(sb);
 	e->inline_data = ext2fs_has_feature_inline_data(sb);
+	/* Before any inode is read: iget checks i_size against these. */
+	e->base.max_file_size = max_size_extents(e->blockbits, e->huge_file);
+	e->max_bitmap_size = max_size_bitmap(e->blockbits, e->huge_file);
 	e->strict_encoding = sb->s_encoding_flags & EXT4_ENC_STRICT_MODE_FL;
 	/*
 	 * Which flavour of the legacy/half-MD4/TEA hashes the directory
@@ -262,7 +296,6 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 	e->base.img = img;
 	e->base.root_ino = EXT2_ROOT_INO;
 	e->base.block_size = e->blocksize;
-	e->base.max_file_size = max_size_extents(e->blockbits, e->huge_file);
 	if (e->fs->super->s_state & EXT2_ERROR_FS)
 		log_warn("%s: filesystem has errors recorded, consider e2fsck", img->path);
 	*fsp = &steal_pointer(&e)->base;

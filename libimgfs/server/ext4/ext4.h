@@ -48,6 +48,7 @@ struct ext4_fs {
 	bool largedir;
 	bool huge_file;
 	bool inline_data;
+	uint64_t max_bitmap_size;	/* i_size limit without extents (ext4_max_bitmap_size) */
 	int hash_unsigned;		/* 0, or 3 to turn hash versions 0-2 into 3-5 */
 	/* With casefold: how names in EXT4_CASEFOLD_FL directories compare. */
 	const struct ext2fs_nls_table *encoding;
@@ -157,6 +158,8 @@ int ext4_map_block(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk,
 		   struct ext4_map *map);
 /* The extent tree root of @in is no deeper than ext4 allows. */
 int ext4_extent_depth_check(const struct ext4_inode *in);
+/* The extent tree root in @in's i_block, as the kernel's iget checks it. */
+int ext4_extent_root_check(const struct ext4_fs *e, const struct ext4_inode *in);
 /* Read one filesystem block. */
 int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf);
 /* The inline data of @in (i_block then system.data), in memory the caller frees. */

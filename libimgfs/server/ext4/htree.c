@@ -213,6 +213,7 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 		.nblocks = DIV_ROUND_UP(ext4_inode_size(e, dir), (uint64_t)e->blocksize),
 	};
 	_cleanup_free_ char *bufs = malloc((size_t)(DX_MAX_LEVELS + 1) * e->blocksize);
+	uint32_t path[DX_MAX_LEVELS + 1] = { 0 };	/* blocks descended through; root: 0 */
 	ext2_dirhash_t hash, minor;
 	unsigned version;
 	errcode_t err;
@@ -235,9 +236,21 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 	w.hash = hash & ~DX_HASH_COLLISION;
 
 	for (unsigned level = 0;; level++) {
+		uint32_t blk;
+
 		w.frames[level].at = dx_search(&w.frames[level], w.hash);
+		blk = dx_block(w.frames[level].entries, w.frames[level].at);
+		/*
+		 * A pointer back to a block on the way down (the root is
+		 * block 0) is a cycle: the kernel's dx_probe() then gives up
+		 * on the index and searches the directory linearly.
+		 */
+		for (unsigned i = 0; i <= level; i++)
+			if (path[i] == blk)
+				return dx_unusable(&w, "index points back into its own path");
 		if (level == w.levels)
 			break;
+		path[level + 1] = blk;
 		r = read_node(&w, level + 1);
 		if (r < 0)
 			return r;

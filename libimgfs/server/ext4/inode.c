@@ -43,11 +43,13 @@ int ext4_first_block(struct ext4_fs *e, struct ext4_inode *in, const char *missi
 	return 0;
 }
 
+static bool is_fast_symlink(const struct ext4_fs *e, const struct ext4_inode *in);
+
 static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 {
 	const struct ext2_inode_large *raw = &in->raw;
 	unsigned long long ino = in->ino;
-	uint64_t acl;
+	uint64_t acl, limit;
 
 	switch (raw->i_mode & LINUX_S_IFMT) {
 	case LINUX_S_IFREG: case LINUX_S_IFDIR: case LINUX_S_IFLNK:
@@ -72,14 +74,30 @@ static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 		}
 		in->extra_isize = extra;
 	}
-	if (ext4_inode_size(e, in) > INT64_MAX)
-		return fs_corrupt("inode %llu: bad i_size", ino);
+	/*
+	 * The kernel's iget refuses a size beyond what the inode's mapping can
+	 * reach (ext4_get_maxbytes()), not only a negative one.
+	 */
+	limit = (raw->i_flags & EXT4_EXTENTS_FL) ? e->base.max_file_size : e->max_bitmap_size;
+	if (ext4_inode_size(e, in) > limit)
+		return fs_corrupt("inode %llu: bad i_size %llu (at most %llu)", ino,
+				  (unsigned long long)ext4_inode_size(e, in),
+				  (unsigned long long)limit);
 	if ((raw->i_flags & EXT4_INLINE_DATA_FL) && !e->inline_data)
 		return fs_corrupt("inode %llu: inline data flag without the inline_data feature", ino);
 	if (raw->i_flags & EXT4_ENCRYPT_FL)
 		return fs_corrupt("inode %llu: encrypted inode without the encrypt feature", ino);
 	if ((raw->i_flags & EXT4_CASEFOLD_FL) && !e->encoding)
 		return fs_corrupt("inode %llu: casefold flag without the casefold feature", ino);
+	/* As iget: the extent root of every inode that has blocks to map. */
+	if ((raw->i_flags & EXT4_EXTENTS_FL) && !(raw->i_flags & EXT4_INLINE_DATA_FL) &&
+	    (LINUX_S_ISREG(raw->i_mode) || LINUX_S_ISDIR(raw->i_mode) ||
+	     (LINUX_S_ISLNK(raw->i_mode) && !is_fast_symlink(e, in)))) {
+		int r = ext4_extent_root_check(e, in);
+
+		if (r < 0)
+			return r;
+	}
 	acl = ext2fs_file_acl_block(e->fs, (const struct ext2_inode *)raw);
 	if (acl && (acl < e->first_data_block || acl >= e->blocks_count))
 		return fs_corrupt("inode %llu: bad extended attribute block %llu", ino,

@@ -126,6 +126,119 @@ int ext4_extent_depth_check(const struct ext4_inode *in)
 	return 0;
 }
 
+/*
+ * One node of an extent tree, as the kernel checks each node it reads
+ * (__ext4_ext_check()): header, then entries in strictly increasing
+ * order, extents not overlapping, every block inside the filesystem.  A
+ * child's first key must be its parent's key for it (@key; the root has
+ * none).  libext2fs checks none of the order, and a lookup in unsorted or
+ * overlapping entries serves whatever its binary search lands on.
+ */
+static int check_extent_node(const struct ext4_fs *e, uint64_t ino, const void *node,
+			     size_t size, unsigned depth, const uint32_t *key)
+{
+	const struct ext3_extent_header *eh = node;
+	unsigned entries = get_le16(&eh->eh_entries), max = get_le16(&eh->eh_max);
+	unsigned long long u = ino;
+	uint64_t cur = 0;
+	unsigned i;
+
+	if (get_le16(&eh->eh_magic) != EXT3_EXT_MAGIC)
+		return fs_corrupt("inode %llu: extent node with bad magic", u);
+	if (get_le16(&eh->eh_depth) != depth)
+		return fs_corrupt("inode %llu: extent node of depth %u where %u was expected", u,
+				  get_le16(&eh->eh_depth), depth);
+	if (max == 0 || max > (size - sizeof(*eh)) / sizeof(struct ext3_extent) ||
+	    entries > max || (entries == 0 && depth > 0))
+		return fs_corrupt("inode %llu: extent node with %u entries of %u", u, entries, max);
+	for (i = 0; i < entries; i++) {
+		const char *p = (const char *)node + sizeof(*eh) + i * sizeof(struct ext3_extent);
+		uint32_t lblk = get_le32(p);
+		uint64_t pblk, len;
+
+		if (depth == 0) {
+			const struct ext3_extent *x = (const void *)p;
+
+			/* Above EXT_INIT_MAX_LEN: unwritten, of ee_len minus that. */
+			len = get_le16(&x->ee_len);
+			if (len > EXT_INIT_MAX_LEN)
+				len -= EXT_INIT_MAX_LEN;
+			pblk = get_le32(&x->ee_start) | (uint64_t)get_le16(&x->ee_start_hi) << 32;
+		} else {
+			const struct ext3_extent_idx *ix = (const void *)p;
+
+			len = 1;	/* for the order: index keys strictly increase */
+			pblk = get_le32(&ix->ei_leaf) | (uint64_t)get_le16(&ix->ei_leaf_hi) << 32;
+		}
+		if (i == 0 && key && lblk != *key)
+			return fs_corrupt("inode %llu: extent node starts at block %u, not at its key %u",
+					  u, lblk, *key);
+		if (lblk < cur)
+			return fs_corrupt("inode %llu: extents overlap or are out of order at block %u",
+					  u, lblk);
+		if (len == 0 || lblk + len > EXTENT_LBLK_LIMIT)
+			return fs_corrupt("inode %llu: bad extent [%u, +%llu)", u, lblk,
+					  (unsigned long long)len);
+		if (pblk < e->first_data_block || pblk >= e->blocks_count ||
+		    (depth == 0 && len > e->blocks_count - pblk))
+			return fs_corrupt("inode %llu: extent at logical block %u points outside the filesystem (block %llu)",
+					  u, lblk, (unsigned long long)pblk);
+		cur = lblk + len;
+	}
+	return 0;
+}
+
+int ext4_extent_root_check(const struct ext4_fs *e, const struct ext4_inode *in)
+{
+	const struct ext3_extent_header *eh = (const void *)in->raw.i_block;
+	int r;
+
+	r = ext4_extent_depth_check(in);
+	if (r < 0)
+		return r;
+	return check_extent_node(e, in->ino, in->raw.i_block, sizeof(in->raw.i_block),
+				 get_le16(&eh->eh_depth), NULL);
+}
+
+/*
+ * The nodes below the root on the way to @lblk, each checked before
+ * libext2fs walks it: the kernel checks every node it reads, and a tree
+ * whose keys lie would otherwise map blocks twice or out of order.
+ */
+static int check_extent_path(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk)
+{
+	const struct ext3_extent_header *eh = (const void *)in->raw.i_block;
+	unsigned depth = get_le16(&eh->eh_depth);
+	_cleanup_free_ char *buf = NULL;
+	const char *node = (const char *)in->raw.i_block;
+
+	while (depth > 0) {
+		const struct ext3_extent_header *h = (const void *)node;
+		const struct ext3_extent_idx *ix = (const void *)(node + sizeof(*h));
+		unsigned n = get_le16(&h->eh_entries), i = 0;
+		uint64_t pblk;
+		uint32_t key;
+		int r;
+
+		/* The last index whose key is at or before @lblk, or the first. */
+		while (i + 1 < n && get_le32(&ix[i + 1].ei_block) <= lblk)
+			i++;
+		key = get_le32(&ix[i].ei_block);
+		pblk = get_le32(&ix[i].ei_leaf) | (uint64_t)get_le16(&ix[i].ei_leaf_hi) << 32;
+		if (!buf && !(buf = malloc(e->blocksize)))
+			return -ENOMEM;
+		r = ext4_read_block(e, in->ino, pblk, buf);
+		if (r < 0)
+			return r;
+		node = buf;
+		depth--;
+		r = check_extent_node(e, in->ino, node, e->blocksize, depth, &key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t lblk,
 		       struct ext4_map *map)
 {
@@ -140,7 +253,10 @@ static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t 
 		set_hole(map, lblk, lblk + EXTENT_LBLK_LIMIT);
 		return 0;
 	}
-	r = ext4_extent_depth_check(in);
+	r = ext4_extent_root_check(e, in);
+	if (r < 0)
+		return r;
+	r = check_extent_path(e, in, lblk);
 	if (r < 0)
 		return r;
 	err = ext2fs_extent_open2(e->fs, (ext2_ino_t)in->ino, EXT2_INODE(&raw), &h);

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -106,13 +107,133 @@ static int pick_child(const struct xfs_fs *x, uint64_t ino, const char *where,
 	return 0;
 }
 
+/*
+ * Read bmbt block @fsb, which must be at @level: checksum, owner and
+ * magic (xfs_verify_bmbt), then level and record count.  @where names it.
+ */
+static int read_node(struct xfs_fs *x, uint64_t ino, uint64_t fsb, unsigned level,
+		     uint8_t *buf, char *where, size_t where_size)
+{
+	const struct xfs_btree_lblock *b = (const void *)buf;
+	const unsigned max = (x->blocksize - sizeof(*b)) / 16;	/* records or key+pointer pairs */
+	unsigned numrecs;
+	int r;
+
+	snprintf(where, where_size, "bmbt block %llu", (unsigned long long)fsb);
+	r = xfs_read_fsblocks(x, ino, fsb, 1, buf);
+	if (r < 0)
+		return r;
+	r = xfs_verify_block(x, ino, fsb, buf, x->blocksize, xfs_fsb_to_daddr(x, fsb),
+			     &xfs_verify_bmbt, NULL);
+	if (r < 0)
+		return r;
+	numrecs = be16(b->bb_numrecs);
+	if (be16(b->bb_level) != level)
+		return xfs_fs_corrupt(x, ino, "%s: level %u, expected %u", where,
+				      be16(b->bb_level), level);
+	if (numrecs == 0 || numrecs > max)
+		return xfs_fs_corrupt(x, ino, "%s: %u records", where, numrecs);
+	return 0;
+}
+
+struct bmbt_walk {
+	struct xfs_fs *x;
+	const struct xfs_inode *in;
+	uint64_t blocks, recs;		/* seen so far */
+};
+
+/*
+ * Check every block of the subtree at @fsb (@level, keys in [@lo, @hi)).
+ * The walk reads no more blocks than the inode owns and no more records
+ * than it has extents, so a tree whose pointers meet or loop costs no
+ * more than a sound one.
+ */
+static int walk_subtree(struct bmbt_walk *w, uint64_t fsb, unsigned level, uint64_t lo,
+			uint64_t hi)
+{
+	struct xfs_fs *x = w->x;
+	const unsigned node_max = (x->blocksize - sizeof(struct xfs_btree_lblock)) / 16;
+	_cleanup_free_ uint8_t *buf = malloc(x->blocksize);
+	const uint8_t *body = buf + sizeof(struct xfs_btree_lblock);
+	struct xfs_bmap_ext dummy;
+	unsigned numrecs;
+	char where[48];
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	if (++w->blocks > w->in->nblocks)
+		return xfs_fs_corrupt(x, w->in->ino, "bmbt has more blocks than the inode owns");
+	r = read_node(x, w->in->ino, fsb, level, buf, where, sizeof(where));
+	if (r < 0)
+		return r;
+	numrecs = be16(((const struct xfs_btree_lblock *)buf)->bb_numrecs);
+	if (level == 0) {
+		w->recs += numrecs;
+		if (w->recs > w->in->nextents)
+			return xfs_fs_corrupt(x, w->in->ino, "bmbt holds more than its %llu extents",
+					      (unsigned long long)w->in->nextents);
+		/* Looking past every record checks them all. */
+		return search_recs(x, w->in->ino, where, (const void *)body, numrecs, lo, hi, hi,
+				   &dummy);
+	}
+	for (unsigned i = 0; i < numrecs; i++) {
+		uint64_t child, clo, chi;
+
+		r = pick_child(x, w->in->ino, where, body, body + 8 * node_max, numrecs, lo, hi,
+			       get_be64(body + 8 * i), &child, &clo, &chi);
+		if (r < 0)
+			return r;
+		r = walk_subtree(w, child, level - 1, clo, chi);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The kernel reads a btree fork's every record before it maps any block
+ * (xfs_iread_extents()), so one bad leaf fails the file from byte 0.  Do
+ * the same, once per inode: the image is read-only, so a tree found sound
+ * stays sound, and a few recent inodes are remembered.
+ */
+static int check_whole_btree(struct xfs_fs *x, const struct xfs_inode *in, const uint8_t *fork,
+			     size_t fork_size)
+{
+	const struct xfs_bmdr_block *root = (const void *)fork;
+	const unsigned root_max = (unsigned)((fork_size - sizeof(*root)) / 16);
+	_Atomic uint64_t *seen = &x->bmbt_checked[in->ino % XFS_BMBT_CHECKED];
+	struct bmbt_walk w = { .x = x, .in = in };
+	const uint8_t *keys = fork + sizeof(*root), *ptrs = keys + 8 * root_max;
+	unsigned n = be16(root->bb_numrecs), level = be16(root->bb_level);
+	int r;
+
+	if (atomic_load(seen) == in->ino)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t child, lo, hi;
+
+		r = pick_child(x, in->ino, "bmbt root", keys, ptrs, n, 0, FILEOFF_END,
+			       get_be64(keys + 8 * i), &child, &lo, &hi);
+		if (r < 0)
+			return r;
+		r = walk_subtree(&w, child, level - 1, lo, hi);
+		if (r < 0)
+			return r;
+	}
+	if (w.recs != in->nextents)
+		return xfs_fs_corrupt(x, in->ino, "bmbt holds %llu extents, the inode says %llu",
+				      (unsigned long long)w.recs, (unsigned long long)in->nextents);
+	atomic_store(seen, in->ino);
+	return 0;
+}
+
 static int lookup_btree(struct xfs_fs *x, const struct xfs_inode *in, const uint8_t *fork,
 			size_t fork_size, uint64_t fileoff, struct xfs_bmap_ext *out)
 {
 	const struct xfs_bmdr_block *root = (const void *)fork;
 	const unsigned root_max = (unsigned)((fork_size - sizeof(*root)) / 16);
 	const unsigned node_max = (x->blocksize - sizeof(struct xfs_btree_lblock)) / 16;
-	const unsigned leaf_max = node_max;	/* records and key+pointer pairs are both 16 bytes */
 	_cleanup_free_ uint8_t *buf = malloc(x->blocksize);
 	unsigned level = be16(root->bb_level);
 	uint64_t lo = 0, hi = FILEOFF_END, child;
@@ -132,21 +253,11 @@ static int lookup_btree(struct xfs_fs *x, const struct xfs_inode *in, const uint
 		unsigned numrecs;
 		char where[48];
 
-		snprintf(where, sizeof(where), "bmbt block %llu", (unsigned long long)child);
-		r = xfs_read_fsblocks(x, in->ino, child, 1, buf);
-		if (r < 0)
-			return r;
-		r = xfs_verify_block(x, in->ino, child, buf, x->blocksize,
-				     xfs_fsb_to_daddr(x, child), &xfs_verify_bmbt, NULL);
-		if (r < 0)
-			return r;
 		level--;
+		r = read_node(x, in->ino, child, level, buf, where, sizeof(where));
+		if (r < 0)
+			return r;
 		numrecs = be16(b->bb_numrecs);
-		if (be16(b->bb_level) != level)
-			return xfs_fs_corrupt(x, in->ino, "%s: level %u, expected %u", where,
-					      be16(b->bb_level), level);
-		if (numrecs == 0 || numrecs > (level ? node_max : leaf_max))
-			return xfs_fs_corrupt(x, in->ino, "%s: %u records", where, numrecs);
 		if (level == 0)
 			return search_recs(x, in->ino, where, (const void *)body, numrecs, lo, hi,
 					   fileoff, out);
@@ -179,6 +290,12 @@ int xfs_bmap_lookup(struct xfs_fs *x, const struct xfs_inode *in, enum xfs_fork 
 				   (unsigned)(fork == XFS_DATA_FORK ? in->nextents : in->anextents),
 				   0, FILEOFF_END, fileoff, out);
 	case XFS_DINODE_FMT_BTREE:
+		if (fork == XFS_DATA_FORK) {
+			int r = check_whole_btree(x, in, p, size);
+
+			if (r < 0)
+				return r;
+		}
 		return lookup_btree(x, in, p, size, fileoff, out);
 	default:
 		return -EINVAL;	/* local and device forks have no block map */

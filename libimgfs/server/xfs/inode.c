@@ -128,6 +128,15 @@ static int check_fork(struct xfs_fs *x, const struct xfs_inode *in, enum xfs_for
 		if (fork == XFS_DATA_FORK && in->size > size)
 			return xfs_fs_corrupt(x, ino, "local data fork of %llu bytes in %zu",
 					      (unsigned long long)in->size, size);
+		/*
+		 * As xfs_symlink_shortform_verify() at iget: a target of
+		 * di_size bytes, no NUL before its last, rather than a
+		 * target cut short at the first NUL.
+		 */
+		if (fork == XFS_DATA_FORK && S_ISLNK(in->mode) &&
+		    (in->size == 0 || memchr(p, 0, (size_t)in->size - 1)))
+			return xfs_fs_corrupt(x, ino, "local symlink of %llu bytes holds a NUL",
+					      (unsigned long long)in->size);
 		return 0;
 	case XFS_DINODE_FMT_EXTENTS:
 		if (nextents > size / sizeof(struct xfs_bmbt_rec))

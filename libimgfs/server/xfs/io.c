@@ -31,8 +31,17 @@ bool xfs_fsb_valid(const struct xfs_fs *x, uint64_t fsbno, uint64_t count)
 	uint64_t agno = fsbno >> x->agblklog;
 	uint64_t agbno = fsbno & ((1ULL << x->agblklog) - 1);
 	uint64_t aglen = x->agblocks;
+	/* The AG's headers (superblock, AGF, AGI, AGFL) end with the AGFL's block. */
+	uint64_t agfl_block = (3ULL << (x->sectlog - 9)) >> (x->blocklog - 9);
 
 	if (fsbno == XFS_NULLFSBLOCK || agno >= x->agcount)
+		return false;
+	/*
+	 * No file data or tree block lives in the headers: the kernel's
+	 * xfs_verify_agbno() refuses them, so an extent at block 0 is
+	 * corruption, not the superblock's bytes served as data.
+	 */
+	if (agbno <= agfl_block)
 		return false;
 	if (agno == x->agcount - 1)
 		aglen = x->dblocks - agno * x->agblocks;

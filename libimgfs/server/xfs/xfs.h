@@ -31,6 +31,7 @@
 #ifndef IMGFS_XFS_H
 #define IMGFS_XFS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -87,6 +88,10 @@ struct xfs_fs {
 	uint64_t ifree;
 	uint64_t fdblocks;
 
+	/* Inodes whose whole data-fork bmbt was found sound (bmap.c), by ino. */
+#define XFS_BMBT_CHECKED 16
+	_Atomic uint64_t bmbt_checked[XFS_BMBT_CHECKED];
+
 	/* Verified directory blocks (dir-cache.c), made on first use. */
 	struct xfs_dircache *_Atomic dircache;
 };
@@ -135,7 +140,8 @@ static inline uint64_t xfs_fsb_to_bytes(const struct xfs_fs *x, uint64_t fsbno)
 
 /*
  * True if @count blocks from fs block @fsbno exist: a valid AG, and the
- * run inside that AG (the last AG ends at dblocks).  @count may be 0.
+ * run inside that AG (the last AG ends at dblocks) and after its headers.
+ * @count may be 0.
  */
 bool xfs_fsb_valid(const struct xfs_fs *x, uint64_t fsbno, uint64_t count);
 
