@@ -274,7 +274,7 @@ static void unmount_if_mounted(const char *target)
 {
 	struct imgfs_error err;
 
-	if (imgfs_unmount(target, true, &err) < 0 && err.code != EINVAL)
+	if (imgfs_unmount(target, true, NULL, &err) < 0 && err.code != EINVAL)
 		log_warn("%s", err.msg);
 }
 
@@ -306,7 +306,7 @@ static int run_command(const struct mount_args *a, pid_t server)
 	} else {
 		status = imgfs_wait_status(child);
 	}
-	if (imgfs_unmount(a->target, false, &err) < 0) {
+	if (imgfs_unmount(a->target, false, NULL, &err) < 0) {
 		log_warn("%s; detaching it", err.msg);
 		umount2(a->target, MNT_DETACH);
 	}
@@ -324,10 +324,16 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a) < 0)
 		return 2;
 	if (a.unmount) {
-		if (imgfs_unmount(a.target, a.lazy, &err) < 0) {
+		unsigned remaining;
+
+		if (imgfs_unmount(a.target, a.lazy, &remaining, &err) < 0) {
 			log_err("%s", err.msg);
 			return 1;
 		}
+		if (remaining)
+			log_info("%s: %u more imgfs mount%s stacked here, still served: -u again to remove %s",
+				 a.target, remaining, remaining == 1 ? "" : "s",
+				 remaining == 1 ? "it" : "them");
 		return 0;
 	}
 	if (a.unshare && imgfs_unshare_user_mount(&err) < 0) {

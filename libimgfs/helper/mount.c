@@ -291,26 +291,71 @@ int imgfs_open_fuse_abort(int dir_fd, dev_t dev, int *fd)
 	return *fd < 0 ? (dev ? -errno : -ENOENT) : 0;
 }
 
-int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)
+/* How many imgfs mounts are stacked on @real (a canonical path). */
+static unsigned count_imgfs_mounts(const char *real)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	unsigned n = 0;
+
+	if (tb && it && mnt_table_parse_file(tb, "/proc/self/mountinfo") == 0)
+		while (mnt_table_next_fs(tb, it, &fs) == 0)
+			if (!strcmp(mnt_fs_get_target(fs), real) && mnt_fs_get_fstype(fs) &&
+			    !strcmp(mnt_fs_get_fstype(fs), IMGFS_FSTYPE))
+				n++;
+	mnt_free_iter(it);
+	return n;
+}
+
+/*
+ * Whether the mount now on top of @real is an imgfs mount whose server is
+ * gone: the kernel answers for it at once, ENOTCONN (or ECONNABORTED once
+ * aborted), without a server to ask.
+ */
+static bool top_is_dead_imgfs(const char *target, const char *real)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_fs *fs;
+	struct imgfs_error ignored;
+	struct statfs sf;
+
+	if (find_imgfs_mount(tb, target, real, &fs, &ignored) < 0)
+		return false;
+	return statfs(real, &sf) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
+}
+
+int imgfs_unmount(const char *target, bool lazy, unsigned *remaining, struct imgfs_error *err)
 {
 	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
 	struct libmnt_fs *fs;
 	char real[PATH_MAX];
 	int r;
 
+	if (remaining)
+		*remaining = 0;
 	if (!realpath(target, real))
 		return imgfs_error_set(err, errno, "%s: %s", target, strerror(errno));
 	r = find_imgfs_mount(tb, target, real, &fs, err);
 	if (r < 0)
 		return r;
-	if (umount2(real, lazy ? MNT_DETACH : 0) < 0) {
-		int e = errno;
+	do {
+		if (umount2(real, lazy ? MNT_DETACH : 0) < 0) {
+			int e = errno;
 
-		if (e == EBUSY)
-			return imgfs_error_set(err, e, "%s: busy (files open or a process inside; -l detaches lazily)",
-					       target);
-		return imgfs_error_set(err, e, "%s: unmount failed: %s", target, strerror(e));
-	}
+			if (e == EBUSY)
+				return imgfs_error_set(err, e, "%s: busy (files open or a process inside; -l detaches lazily)",
+						       target);
+			return imgfs_error_set(err, e, "%s: unmount failed: %s", target, strerror(e));
+		}
+		/*
+		 * Mounts of servers killed since, stacked below, are of no use
+		 * to anyone and would only surface one by one: they go too.
+		 * A live one below stays, as umount(8) would leave it.
+		 */
+	} while (top_is_dead_imgfs(target, real));
+	if (remaining)
+		*remaining = count_imgfs_mounts(real);
 	return 0;
 }
 

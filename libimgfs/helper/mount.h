@@ -57,8 +57,13 @@ int imgfs_open_fuse_connections(int *dir_fd);
  */
 int imgfs_open_fuse_abort(int dir_fd, dev_t dev, int *fd);
 
-/* Unmount @target after checking (libmount) that it is an imgfs mount. */
-int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err);
+/*
+ * Unmount @target after checking (libmount) that it is an imgfs mount,
+ * and the dead imgfs mounts (their server gone) that this uncovers on the
+ * same point.  *@remaining (when not NULL) gets the number of imgfs mounts
+ * still stacked there, live ones.
+ */
+int imgfs_unmount(const char *target, bool lazy, unsigned *remaining, struct imgfs_error *err);
 
 /* Make every mount in our (new) mount namespace private. */
 int imgfs_make_mounts_private(struct imgfs_error *err);
