@@ -235,6 +235,8 @@ int open_regular(const char *path, int flags, bool block_ok, int *fd)
 		return -errno;
 	if (fstat(f, &st) < 0)
 		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
 	if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode)))
 		return -EINVAL;
 	if (!(flags & O_NONBLOCK) && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0)

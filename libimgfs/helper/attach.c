@@ -195,7 +195,7 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 		return imgfs_error_set(err, EINVAL, "offset= and partition= exclude each other");
 	/* A FIFO or a character device would hang the open or the probe: refuse it first. */
 	r = open_regular(path, opts->writable ? O_RDWR : O_RDONLY, true, &fd);
-	if (r == -EINVAL)
+	if (r == -EINVAL || r == -EISDIR)
 		return imgfs_error_set(err, EINVAL,
 				       "%s: not a regular file or block device: give an image file or a disk",
 				       path);
