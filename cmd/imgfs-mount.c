@@ -203,6 +203,7 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 	_cleanup_image_ struct imgfs_image *img = NULL;
 	_cleanup_close_ int fuse_fd = -1;
 	_cleanup_close_ int abort_fd = -1;
+	_cleanup_close_ int conn_dir = -1;
 	struct imgfs_server server = { -1, -1 };
 	struct imgfs_error err = { 0 };
 	char source[PATH_MAX], data_path[256] = "";
@@ -233,6 +234,8 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 
 	if (!realpath(a->image, source))
 		snprintf(source, sizeof(source), "%s", a->image);
+	/* Before the mount, which could cover /sys (see imgfs_open_fuse_connections). */
+	imgfs_open_fuse_connections(&conn_dir);
 	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
@@ -251,7 +254,8 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 	 * end the connection if the server dies with a thread stuck in the
 	 * kernel (see sandbox.h).  Without fusectl it does without.
 	 */
-	imgfs_open_fuse_abort(dev, &abort_fd);
+	if (conn_dir >= 0)
+		imgfs_open_fuse_abort(conn_dir, dev, &abort_fd);
 	r = imgfs_server_serve(&server, a->image, abort_fd, data_path, sizeof(data_path), &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
@@ -270,7 +274,7 @@ static void unmount_if_mounted(const char *target)
 {
 	struct imgfs_error err;
 
-	if (imgfs_unmount(target, true, &err) < 0 && err.code != EINVAL)
+	if (imgfs_unmount(target, true, NULL, &err) < 0 && err.code != EINVAL)
 		log_warn("%s", err.msg);
 }
 
@@ -302,7 +306,7 @@ static int run_command(const struct mount_args *a, pid_t server)
 	} else {
 		status = imgfs_wait_status(child);
 	}
-	if (imgfs_unmount(a->target, false, &err) < 0) {
+	if (imgfs_unmount(a->target, false, NULL, &err) < 0) {
 		log_warn("%s; detaching it", err.msg);
 		umount2(a->target, MNT_DETACH);
 	}
@@ -320,10 +324,16 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &a) < 0)
 		return 2;
 	if (a.unmount) {
-		if (imgfs_unmount(a.target, a.lazy, &err) < 0) {
+		unsigned remaining;
+
+		if (imgfs_unmount(a.target, a.lazy, &remaining, &err) < 0) {
 			log_err("%s", err.msg);
 			return 1;
 		}
+		if (remaining)
+			log_info("%s: %u more imgfs mount%s stacked here, still served: -u again to remove %s",
+				 a.target, remaining, remaining == 1 ? "" : "s",
+				 remaining == 1 ? "it" : "them");
 		return 0;
 	}
 	if (a.unshare && imgfs_unshare_user_mount(&err) < 0) {

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <string.h>
 
 #include "hookconf.h"
@@ -118,14 +119,24 @@ int hookconf_parse(FILE *f, const char *name, struct hookconf *conf, struct imgf
 
 int hookconf_load(const char *path, struct hookconf *conf, struct imgfs_error *err)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = NULL;
+	int fd, r;
 
 	memset(conf, 0, sizeof(*conf));
+	/* Not a FIFO or a device, which would block the hook. */
+	r = open_regular(path, O_RDONLY, false, &fd);
+	/* No file: nothing configured, so nothing allowed (not an error). */
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EINVAL)
+		return imgfs_error_set(err, EINVAL, "%s: not a regular file", path);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: %s", path, strerror(-r));
+	f = fdopen(fd, "r");
 	if (!f) {
-		/* No file: nothing configured, so nothing allowed (not an error). */
-		if (errno == ENOENT)
-			return 0;
-		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+		r = -errno;
+		close(fd);
+		return imgfs_error_set(err, -r, "%s: %s", path, strerror(-r));
 	}
 	return hookconf_parse(f, path, conf, err);
 }

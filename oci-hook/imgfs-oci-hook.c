@@ -437,7 +437,7 @@ static int attach_all(struct hook_mount *mounts, size_t n, const struct containe
 			break;
 		mounts[i].dev = (dev_t)strtoull(devno, NULL, 10);
 		/* The supervisor's abort switch, as imgfs-mount hands it over. */
-		imgfs_open_fuse_abort(mounts[i].dev, &abort_fd);
+		imgfs_open_fuse_abort(-1, mounts[i].dev, &abort_fd);
 		r = imgfs_server_serve(&mounts[i].server, mounts[i].m.key, abort_fd, NULL, 0,
 				       &err);
 		if (r < 0)

@@ -433,15 +433,23 @@ int oci_config_load(const char *bundle, struct oci_config *c, struct imgfs_error
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_close_ int fd = -1;
 	size_t len;
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	if (asprintf(&path, "%s/config.json", bundle) < 0)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
-	f = fopen(path, "re");
+	/* A FIFO or a device there would block the hook, and the runtime with it. */
+	r = open_regular(path, O_RDONLY, false, &fd);
+	if (r == -EINVAL)
+		return imgfs_error_set(err, EINVAL, "%s: not a regular file", path);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: %s", path, strerror(-r));
+	f = fdopen(fd, "r");
 	if (!f)
 		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+	fd = -1;
 	r = oci_read_stream(f, path, &buf, &len, err);
 	return r < 0 ? r : oci_config_parse(buf, len, path, bundle, c, err);
 }

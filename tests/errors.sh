@@ -183,6 +183,97 @@ else
 	assert_clean "after the XFS mounts: nothing left"
 fi
 
+# Hangs.  A FIFO as the image: refused before any open could wait for a
+# writer.  A mount point on proc or sysfs: refused; it used to deadlock,
+# the helper reading /proc/self through the new mount before the server
+# could answer INIT.  Each bounded: a hang is a failure, not a stuck run.
+mkfifo "$TEST_TMP/fifo.img"
+expect_error "a FIFO as the image" "fifo\.img: not a regular file or block device" \
+	bounded 20 "$IMGFS_MOUNT" "$TEST_TMP/fifo.img" "$mnt"
+expect_error "a FIFO as the image, --unshare" "fifo\.img: not a regular file or block device" \
+	bounded 20 "$IMGFS_MOUNT" --unshare "$TEST_TMP/fifo.img" "$mnt" -- true
+for pseudo in /proc /sys; do
+	fs=$(stat -f -c %T "$pseudo")
+	case $fs in
+	proc|sysfs) ;;
+	*) skip "mount point $pseudo" "it is $fs here, not proc or sysfs"; continue;;
+	esac
+	expect_error "mount point $pseudo" "mount point $pseudo: is on $fs, a kernel pseudo filesystem" \
+		bounded 20 "$IMGFS_MOUNT" "$good" "$pseudo"
+	expect_error "mount point $pseudo, --unshare" \
+		"mount point $pseudo: is on $fs, a kernel pseudo filesystem" \
+		bounded 20 "$IMGFS_MOUNT" --unshare "$good" "$pseudo" -- true
+done
+
+# Mounts whose server was killed, stacked on one point under a live one:
+# one -u removes the top and the dead ones it uncovers, and says that the
+# live one at the bottom remains; a second -u removes that.
+mount_count() {
+	awk -v p="$mnt" '$5 == p' /proc/self/mountinfo | wc -l
+}
+# Each dead mount from an image of its own, to find its server by it.
+cp "$good" "$TEST_TMP/dead1.ext4"
+cp "$good" "$TEST_TMP/dead2.ext4"
+stack=ok
+for img in "$good" "$TEST_TMP/dead1.ext4" "$TEST_TMP/dead2.ext4"; do
+	bounded 60 "$IMGFS_MOUNT" "$img" "$mnt" || stack="mounting $img failed"
+done
+for img in "$TEST_TMP/dead1.ext4" "$TEST_TMP/dead2.ext4"; do
+	# The supervisor: its server dies with it (PR_SET_PDEATHSIG).
+	kill -KILL $(imgfs_server_pids "$img" | cut -d' ' -f1) 2>/dev/null
+done
+i=0
+while [ "$(imgfs_server_pids "$TEST_TMP/dead1.ext4") $(imgfs_server_pids "$TEST_TMP/dead2.ext4")" != "- - - -" ] &&
+	[ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ "$stack" = ok ] && [ "$(mount_count)" -eq 3 ] && ! stat "$mnt/file" >/dev/null 2>&1; then
+	bounded 30 "$IMGFS_MOUNT" -u "$mnt" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(mount_count)" -eq 1 ] && [ "$(cat "$mnt/file")" = data ] &&
+		grep -q "1 more imgfs mount stacked here" "$TEST_TMP/err"; then
+		ok "-u removes a stack's dead mounts and says one live one remains"
+	else
+		not_ok "-u removes a stack's dead mounts (exit $rc, $(mount_count) mounts left)"
+		diag_file "$TEST_TMP/err"
+	fi
+	bounded 30 "$IMGFS_MOUNT" -u "$mnt" 2>"$TEST_TMP/err"
+	check "a second -u removes the live one, saying nothing" \
+		test "$(mount_count) $(wc -c <"$TEST_TMP/err")" = "0 0"
+else
+	not_ok "a stack of two dead mounts on a live one ($stack, $(mount_count) mounts)"
+fi
+assert_clean "after the stack: nothing left"
+
+# The server and its supervisor exit promptly after -u: within 2 s here,
+# generous; the time is in the test line, for the record.
+if bounded 60 "$IMGFS_MOUNT" "$good" "$mnt" && [ "$(cat "$mnt/file")" = data ]; then
+	pids=$(imgfs_server_pids "$good")
+	start=$(date +%s%N)
+	bounded 30 "$IMGFS_MOUNT" -u "$mnt"
+	gone=
+	while [ -z "$gone" ]; do
+		gone=1
+		for pid in $pids; do
+			[ "$pid" != - ] && [ -d "/proc/$pid" ] &&
+				[ "$(awk '$1 == "State:" { print $2 }' "/proc/$pid/status" 2>/dev/null)" != Z ] &&
+				gone=
+		done
+		[ -n "$gone" ] || [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ] || break
+		[ -n "$gone" ] || sleep 0.01
+	done
+	ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	if [ -n "$gone" ] && [ $ms -lt 2000 ] && [ "$pids" != "- -" ]; then
+		ok "server and supervisor gone ${ms} ms after -u"
+	else
+		not_ok "server and supervisor ($pids) still there ${ms} ms after -u"
+	fi
+else
+	not_ok "mount for the exit latency"
+fi
+assert_clean "after the exit latency: nothing left"
+
 # The good image does mount: the failures above were about their inputs.
 if "$IMGFS_MOUNT" "$good" "$mnt" && [ "$(cat "$mnt/file")" = data ]; then
 	ok "the same image and mount point work"

@@ -373,10 +373,24 @@ static void test_hookconf_load(void)
 	hookconf_free(&conf);
 
 	/* Issue 14: it read /dev/zero without end (1.1 GB in 6 s), as one line. */
-	expect_err(hookconf_load("/dev/zero", &conf, &err), &err, EFBIG,
-		   "/dev/zero: larger than 16777216 bytes",
-		   "hookconf_load: /dev/zero is refused at the cap the OCI state has");
+	expect_err(hookconf_load("/dev/zero", &conf, &err), &err, EINVAL,
+		   "/dev/zero: not a regular file",
+		   "hookconf_load: /dev/zero is refused before it is read");
 	hookconf_free(&conf);
+	/* A regular file of endless size is capped as the state is. */
+	{
+		_cleanup_free_ char *big = xasprintf("%s/big.conf", dir);
+		int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		_cleanup_free_ char *want = xasprintf("%s: larger than 16777216 bytes", big);
+
+		ok(fd >= 0 && ftruncate(fd, (off_t)1 << 30) == 0, "a sparse 1 GiB configuration file");
+		if (fd >= 0)
+			close(fd);
+		expect_err(hookconf_load(big, &conf, &err), &err, EFBIG, want,
+			   "hookconf_load: a 1 GiB file is refused at the cap the OCI state has");
+		hookconf_free(&conf);
+		unlink(big);
+	}
 
 	rm_tree(dir);
 }

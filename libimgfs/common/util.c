@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 
@@ -218,4 +219,28 @@ int write_string_file(const char *path, const char *text)
 	if (fd < 0)
 		return -errno;
 	return write_all(fd, text, strlen(text));
+}
+
+int open_regular(const char *path, int flags, bool block_ok, int *fd)
+{
+	/*
+	 * O_NONBLOCK: opening a FIFO would otherwise wait for a writer
+	 * forever, and a tty or tape could wait for a carrier or a medium.
+	 * Only once the type is known is the descriptor made blocking again.
+	 */
+	_cleanup_close_ int f = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (f < 0)
+		return -errno;
+	if (fstat(f, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode)))
+		return -EINVAL;
+	if (!(flags & O_NONBLOCK) && fcntl(f, F_SETFL, fcntl(f, F_GETFL) & ~O_NONBLOCK) < 0)
+		return -errno;
+	*fd = steal_fd(&f);
+	return 0;
 }

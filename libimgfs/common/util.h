@@ -121,5 +121,11 @@ ssize_t read_all(int fd, void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len);
 /* Write @text to an existing file such as /proc/PID/uid_map; 0 or -errno. */
 int write_string_file(const char *path, const char *text);
+/*
+ * Open @path with @flags (O_CLOEXEC and O_NOCTTY added) only if it is a
+ * regular file, or a block device when @block_ok: a directory is
+ * -EISDIR, anything else -EINVAL, and a FIFO or a device cannot block the open.  0 or -errno.
+ */
+int open_regular(const char *path, int flags, bool block_ok, int *fd);
 
 #endif

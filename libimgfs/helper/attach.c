@@ -193,13 +193,16 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 
 	if (opts->has_offset && opts->partition)
 		return imgfs_error_set(err, EINVAL, "offset= and partition= exclude each other");
-	fd = open(path, (opts->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
+	/* A FIFO or a character device would hang the open or the probe: refuse it first. */
+	r = open_regular(path, opts->writable ? O_RDWR : O_RDONLY, true, &fd);
+	if (r == -EINVAL || r == -EISDIR)
+		return imgfs_error_set(err, EINVAL,
+				       "%s: not a regular file or block device: give an image file or a disk",
+				       path);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: %s", path, strerror(-r));
 	if (fstat(fd, &st) < 0)
 		return imgfs_error_set(err, errno, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return imgfs_error_set(err, EINVAL, "%s: not a regular file or block device", path);
 	img = imgfs_image_new(fd, path);
 	if (!img)
 		return imgfs_error_set(err, ENOMEM, "out of memory");

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <libmount/libmount.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 
 #include "mount.h"
@@ -28,15 +30,71 @@ int imgfs_open_fuse_dev(int *fd, struct imgfs_error *err)
 	return 0;
 }
 
+/* Not in <linux/magic.h>. */
+#define FUSECTL_SUPER_MAGIC	0x65735543
+#define CONFIGFS_MAGIC		0x62656570
+#define MQUEUE_MAGIC		0x19800202
+
+/*
+ * The kernel's own pseudo filesystems, by their statfs type.  A mount over
+ * one of them hides what the helper itself needs (/proc/self, fusectl) or
+ * what the system does: nobody means to put an image there.
+ */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} pseudo_fs[] = {
+	{ PROC_SUPER_MAGIC, "proc" },
+	{ SYSFS_MAGIC, "sysfs" },
+	{ CGROUP_SUPER_MAGIC, "cgroup" },
+	{ CGROUP2_SUPER_MAGIC, "cgroup2" },
+	{ DEBUGFS_MAGIC, "debugfs" },
+	{ TRACEFS_MAGIC, "tracefs" },
+	{ SECURITYFS_MAGIC, "securityfs" },
+	{ DEVPTS_SUPER_MAGIC, "devpts" },
+	{ BPF_FS_MAGIC, "bpf" },
+	{ CONFIGFS_MAGIC, "configfs" },
+	{ FUSECTL_SUPER_MAGIC, "fusectl" },
+	{ PSTOREFS_MAGIC, "pstore" },
+	{ EFIVARFS_MAGIC, "efivarfs" },
+	{ BINFMTFS_MAGIC, "binfmt_misc" },
+	{ SELINUX_MAGIC, "selinuxfs" },
+	{ SMACK_MAGIC, "smackfs" },
+	{ AAFS_MAGIC, "apparmorfs" },
+	{ MQUEUE_MAGIC, "mqueue" },
+	{ NSFS_MAGIC, "nsfs" },
+	{ HUGETLBFS_MAGIC, "hugetlbfs" },
+	{ RDTGROUP_SUPER_MAGIC, "resctrl" },
+};
+
+/* Refuse a mount point (open on @fd) on one of the kernel's pseudo filesystems. */
+static int check_mount_fs(int fd, const char *target, struct imgfs_error *err)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return imgfs_error_set(err, errno, "mount point %s: %s", target, strerror(errno));
+	for (size_t i = 0; i < ARRAY_SIZE(pseudo_fs); i++)
+		if ((unsigned long)sf.f_type == pseudo_fs[i].magic)
+			return imgfs_error_set(err, EINVAL,
+					       "mount point %s: is on %s, a kernel pseudo filesystem: choose a directory of your own",
+					       target, pseudo_fs[i].name);
+	return 0;
+}
+
 int imgfs_check_mountpoint(const char *target, struct imgfs_error *err)
 {
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (stat(target, &st) < 0)
 		return imgfs_error_set(err, errno, "mount point %s: %s", target, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return imgfs_error_set(err, ENOTDIR, "mount point %s: not a directory", target);
-	return 0;
+	fd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return imgfs_error_set(err, errno, "mount point %s: %s", target, strerror(errno));
+	return check_mount_fs(fd, target, err);
 }
 
 static void mnt_tablep(struct libmnt_table **tb)
@@ -79,22 +137,35 @@ static int set_param(int fs_fd, const char *key, const char *value, const char *
 	return fs_context_error(fs_fd, errno, key, target, err);
 }
 
-/* The device number of the mount @mnt_fd, from mountinfo: nothing on it is touched. */
-static int mount_devno(int mnt_fd, dev_t *dev)
+/*
+ * The mount ID of @mnt_fd, read before the mount is attached: once it is,
+ * a path through /proc may lead through the new mount itself (a mount on
+ * /, or on a /proc the check above did not see), and would wait for an
+ * INIT the server only answers after we have told it the mount is made.
+ */
+static int mount_id(int mnt_fd, int *id)
 {
-	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
 	_cleanup_fclose_ FILE *f = NULL;
-	struct libmnt_iter *it;
-	struct libmnt_fs *fs;
 	char path[64], line[128];
-	int id = -1;
 
+	*id = -1;
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", mnt_fd);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "mnt_id: %d", &id) == 1)
-			break;
-	if (id < 0 || !tb || mnt_table_parse_file(tb, "/proc/self/mountinfo") != 0)
+		if (sscanf(line, "mnt_id: %d", id) == 1)
+			return 0;
+	return -ENOENT;
+}
+
+/* The device number of mount @id, from @mountinfo, opened before the mount was made. */
+static int mount_devno(FILE *mountinfo, int id, dev_t *dev)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+
+	if (!mountinfo || id < 0 || !tb ||
+	    mnt_table_parse_stream(tb, mountinfo, "/proc/self/mountinfo") != 0)
 		return -EIO;
 	it = mnt_new_iter(MNT_ITER_BACKWARD);
 	if (!it)
@@ -115,11 +186,15 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 {
 	_cleanup_close_ int fs_fd = -1;
 	_cleanup_close_ int mnt_fd = -1;
+	_cleanup_fclose_ FILE *mountinfo = NULL;
 	unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 			 (p->read_only ? MOUNT_ATTR_RDONLY : 0) | (p->noexec ? MOUNT_ATTR_NOEXEC : 0);
 	char fd[16], rootmode[16], uid[16], gid[16];
-	int r;
+	int r, id = -1;
 
+	r = check_mount_fs(target_fd, p->target, err);
+	if (r < 0)
+		return r;
 	fs_fd = fsopen("fuse", FSOPEN_CLOEXEC);
 	if (fs_fd < 0)
 		return mount_error(p->target, errno, err);
@@ -152,9 +227,14 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 	if (mnt_fd < 0)
 		return imgfs_error_set(err, errno, "%s: mount failed: fsmount: %s", p->target,
 				       strerror(errno));
+	/* Everything in /proc is opened before the mount can cover it (see mount_id). */
+	if (dev) {
+		mount_id(mnt_fd, &id);
+		mountinfo = fopen("/proc/self/mountinfo", "re");
+	}
 	if (move_mount(mnt_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return mount_error(p->target, errno, err);
-	if (dev && mount_devno(mnt_fd, dev) < 0)
+	if (dev && mount_devno(mountinfo, id, dev) < 0)
 		*dev = 0;
 	return 0;
 }
@@ -192,36 +272,90 @@ static int find_imgfs_mount(struct libmnt_table *tb, const char *target, const c
 	return 0;
 }
 
-int imgfs_open_fuse_abort(dev_t dev, int *fd)
+int imgfs_open_fuse_connections(int *dir_fd)
+{
+	*dir_fd = open("/sys/fs/fuse/connections", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return *dir_fd < 0 ? -errno : 0;
+}
+
+int imgfs_open_fuse_abort(int dir_fd, dev_t dev, int *fd)
 {
 	char path[64];
 
 	/* The connection is named after the superblock's (anonymous) device. */
-	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", minor(dev));
-	*fd = dev ? open(path, O_WRONLY | O_CLOEXEC) : -1;
+	if (dir_fd >= 0)
+		snprintf(path, sizeof(path), "%u/abort", minor(dev));
+	else
+		snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort", minor(dev));
+	*fd = dev ? openat(dir_fd >= 0 ? dir_fd : AT_FDCWD, path, O_WRONLY | O_CLOEXEC) : -1;
 	return *fd < 0 ? (dev ? -errno : -ENOENT) : 0;
 }
 
-int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err)
+/* How many imgfs mounts are stacked on @real (a canonical path). */
+static unsigned count_imgfs_mounts(const char *real)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+	struct libmnt_fs *fs;
+	unsigned n = 0;
+
+	if (tb && it && mnt_table_parse_file(tb, "/proc/self/mountinfo") == 0)
+		while (mnt_table_next_fs(tb, it, &fs) == 0)
+			if (!strcmp(mnt_fs_get_target(fs), real) && mnt_fs_get_fstype(fs) &&
+			    !strcmp(mnt_fs_get_fstype(fs), IMGFS_FSTYPE))
+				n++;
+	mnt_free_iter(it);
+	return n;
+}
+
+/*
+ * Whether the mount now on top of @real is an imgfs mount whose server is
+ * gone: the kernel answers for it at once, ENOTCONN (or ECONNABORTED once
+ * aborted), without a server to ask.
+ */
+static bool top_is_dead_imgfs(const char *target, const char *real)
+{
+	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_fs *fs;
+	struct imgfs_error ignored;
+	struct statfs sf;
+
+	if (find_imgfs_mount(tb, target, real, &fs, &ignored) < 0)
+		return false;
+	return statfs(real, &sf) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
+}
+
+int imgfs_unmount(const char *target, bool lazy, unsigned *remaining, struct imgfs_error *err)
 {
 	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
 	struct libmnt_fs *fs;
 	char real[PATH_MAX];
 	int r;
 
+	if (remaining)
+		*remaining = 0;
 	if (!realpath(target, real))
 		return imgfs_error_set(err, errno, "%s: %s", target, strerror(errno));
 	r = find_imgfs_mount(tb, target, real, &fs, err);
 	if (r < 0)
 		return r;
-	if (umount2(real, lazy ? MNT_DETACH : 0) < 0) {
-		int e = errno;
+	do {
+		if (umount2(real, lazy ? MNT_DETACH : 0) < 0) {
+			int e = errno;
 
-		if (e == EBUSY)
-			return imgfs_error_set(err, e, "%s: busy (files open or a process inside; -l detaches lazily)",
-					       target);
-		return imgfs_error_set(err, e, "%s: unmount failed: %s", target, strerror(e));
-	}
+			if (e == EBUSY)
+				return imgfs_error_set(err, e, "%s: busy (files open or a process inside; -l detaches lazily)",
+						       target);
+			return imgfs_error_set(err, e, "%s: unmount failed: %s", target, strerror(e));
+		}
+		/*
+		 * Mounts of servers killed since, stacked below, are of no use
+		 * to anyone and would only surface one by one: they go too.
+		 * A live one below stays, as umount(8) would leave it.
+		 */
+	} while (top_is_dead_imgfs(target, real));
+	if (remaining)
+		*remaining = count_imgfs_mounts(real);
 	return 0;
 }
 

@@ -24,7 +24,10 @@ struct imgfs_mount_params {
 /* Open /dev/fuse for a new connection (close-on-exec). */
 int imgfs_open_fuse_dev(int *fd, struct imgfs_error *err);
 
-/* Check that @target is an existing directory we may mount on. */
+/*
+ * Check that @target is an existing directory we may mount on, and not on
+ * one of the kernel's pseudo filesystems (proc, sysfs, cgroup, ...).
+ */
 int imgfs_check_mountpoint(const char *target, struct imgfs_error *err);
 
 /*
@@ -41,14 +44,26 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 int imgfs_mount_fuse(const struct imgfs_mount_params *p, dev_t *dev, struct imgfs_error *err);
 
 /*
- * Open the fusectl "abort" file of the FUSE connection whose superblock is
- * @dev, for whoever must be able to end the connection later.  -errno when
- * fusectl is not mounted or not ours to write.
+ * Open fusectl's directory of connections, before a mount that could
+ * cover /sys (a mount on /) is made: 0 or -errno.
  */
-int imgfs_open_fuse_abort(dev_t dev, int *fd);
+int imgfs_open_fuse_connections(int *dir_fd);
 
-/* Unmount @target after checking (libmount) that it is an imgfs mount. */
-int imgfs_unmount(const char *target, bool lazy, struct imgfs_error *err);
+/*
+ * Open the fusectl "abort" file of the FUSE connection whose superblock is
+ * @dev, for whoever must be able to end the connection later, in @dir_fd
+ * from imgfs_open_fuse_connections() or, when it is -1, by its path.
+ * -errno when fusectl is not mounted or not ours to write.
+ */
+int imgfs_open_fuse_abort(int dir_fd, dev_t dev, int *fd);
+
+/*
+ * Unmount @target after checking (libmount) that it is an imgfs mount,
+ * and the dead imgfs mounts (their server gone) that this uncovers on the
+ * same point.  *@remaining (when not NULL) gets the number of imgfs mounts
+ * still stacked there, live ones.
+ */
+int imgfs_unmount(const char *target, bool lazy, unsigned *remaining, struct imgfs_error *err);
 
 /* Make every mount in our (new) mount namespace private. */
 int imgfs_make_mounts_private(struct imgfs_error *err);

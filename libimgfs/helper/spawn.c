@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -171,6 +172,52 @@ int imgfs_wait_status(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * How long the server may take to open the image, or to answer the
+ * kernel's INIT, before the helper gives up on it.  Both take
+ * milliseconds; this only bounds a server that is stuck.
+ */
+#define STATUS_TIMEOUT_MS 30000
+
+/*
+ * The server's next status record, or -ETIMEDOUT if it sent none in time,
+ * or 0 (as at EOF) if it exited: the socket alone would not say so while
+ * a process of its own still held the other end.
+ */
+static int recv_status(const struct imgfs_server *s, char *text, size_t size)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	struct pollfd pfd[2] = {
+		{ .fd = s->status_fd, .events = POLLIN },
+		{ .fd = pidfd, .events = POLLIN },
+	};
+	int n;
+
+	do {
+		n = poll(pfd, pidfd >= 0 ? 2 : 1, STATUS_TIMEOUT_MS);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (pfd[0].revents)
+		return imgfs_status_recv(s->status_fd, text, size);
+	return 0;
+}
+
+/* A server that broke off: end it, and say how it ended. */
+static int end_server(struct imgfs_server *s, int kind)
+{
+	close(steal_fd(&s->status_fd));
+	int r;
+
+	if (kind == -ETIMEDOUT)
+		kill(s->pid, SIGKILL);
+	r = imgfs_wait_status(s->pid);
+	s->pid = -1;
+	return r;
+}
+
 int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *s,
 		       struct imgfs_error *err)
 {
@@ -182,12 +229,14 @@ int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *
 	r = imgfs_spawn_server(p, &s->pid, &s->status_fd, err);
 	if (r < 0)
 		return r;
-	kind = imgfs_status_recv(s->status_fd, text, sizeof(text));
+	kind = recv_status(s, text, sizeof(text));
 	if (kind == IMGFS_STATUS_OPENED)
 		return 0;
-	close(steal_fd(&s->status_fd));
-	r = imgfs_wait_status(s->pid);
-	s->pid = -1;
+	r = end_server(s, kind);
+	if (kind == -ETIMEDOUT)
+		return imgfs_error_set(err, ETIMEDOUT,
+				       "%s: imgfs-server did not open the image within %d s; it was stopped",
+				       p->img->path, STATUS_TIMEOUT_MS / 1000);
 	if (kind == IMGFS_STATUS_ERROR)
 		return imgfs_error_set(err, EIO, "%s", text);
 	return imgfs_error_set(err, EIO, "%s: imgfs-server exited before serving (status %d)",
@@ -197,16 +246,19 @@ int imgfs_server_start(const struct imgfs_spawn_params *p, struct imgfs_server *
 int imgfs_server_serve(struct imgfs_server *s, const char *image, int abort_fd,
 		       char *data_path, size_t size, struct imgfs_error *err)
 {
-	int r;
+	int kind = -EIO, r;
 
-	if (imgfs_status_send_fd(s->status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) == 0 &&
-	    imgfs_status_recv(s->status_fd, data_path, data_path ? size : 0) == IMGFS_STATUS_READY) {
+	if (imgfs_status_send_fd(s->status_fd, IMGFS_STATUS_MOUNTED, NULL, abort_fd) == 0)
+		kind = recv_status(s, data_path, data_path ? size : 0);
+	if (kind == IMGFS_STATUS_READY) {
 		close(steal_fd(&s->status_fd));
 		return 0;
 	}
-	close(steal_fd(&s->status_fd));
-	r = imgfs_wait_status(s->pid);
-	s->pid = -1;
+	r = end_server(s, kind);
+	if (kind == -ETIMEDOUT)
+		return imgfs_error_set(err, ETIMEDOUT,
+				       "%s: imgfs-server did not answer the kernel within %d s; it was stopped",
+				       image, STATUS_TIMEOUT_MS / 1000);
 	return imgfs_error_set(err, EIO,
 			       "%s: imgfs-server exited before answering the kernel (status %d)",
 			       image, r);
