@@ -105,6 +105,36 @@ ext4_case "i_size 2^64-1" "sif b size 0xffffffffffffffff"
 # A mode of no file type: the kernel's "bogus i_mode".
 ext4_case "mode 0170777" "sif b mode 0170777"
 
+# An entry that names the root (issue 14, item 2): the kernel's VFS finds
+# the root's dentry in use and refuses the loop with ELOOP.
+mkdir -p "$TEST_TMP/src-root/a"
+echo f >"$TEST_TMP/src-root/a/f"
+mkfs.ext4 -q -F -O ^has_journal -d "$TEST_TMP/src-root" "$TEST_TMP/root.img" 8M >/dev/null ||
+	bail_out "mkfs.ext4 failed"
+if ! debugfs -w -R "ln <2> a/up" "$TEST_TMP/root.img" >"$TEST_TMP/debugfs.out" 2>&1 ||
+	grep -q -i -e error -e 'not found' "$TEST_TMP/debugfs.out"; then
+	not_ok "ext4 entry naming the root: debugfs did not link it (test bug)"
+else
+	# stat_error DIR: how stat of DIR/a/up and DIR/a/f end, one line each.
+	stat_error() {
+		for n in up f; do
+			bounded 30 stat -c ok "$1/a/$n" 2>&1 | sed 's/.*: //'
+		done
+	}
+	mount -o ro,loop,noload "$TEST_TMP/root.img" "$kmnt" && track_loop "$kmnt"
+	stat_error "$kmnt" >"$TEST_TMP/k.root"
+	unmount "$kmnt"
+	if imgfs_mount "$TEST_TMP/root.img" "$imnt" >/dev/null 2>"$TEST_TMP/err"; then
+		stat_error "$imnt" >"$TEST_TMP/i.root"
+		unmount "$imnt"
+	else
+		echo "imgfs does not mount it: $(head -n 1 "$TEST_TMP/err")" >"$TEST_TMP/i.root"
+	fi
+	grep -qx 'Too many levels of symbolic links' "$TEST_TMP/k.root" ||
+		diag "the kernel does not give ELOOP for the entry (the comparison still holds)"
+	same root "ext4 entry naming the root: stat fails as the kernel's does (ELOOP), the sibling is served"
+fi
+
 # ---- XFS ----
 
 xfs_skip() {

@@ -76,6 +76,15 @@ static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
 	r = f->fs->ops->lookup(f->fs, node_to_ino(f->fs, parent), name, len, &ino);
 	if (r < 0)
 		return r;
+	/*
+	 * A name that leads back to the root (a corrupt entry; ".." of a
+	 * child of the root is asked only through export operations) would
+	 * close a loop.  The kernel's own ext4 and XFS give ELOOP there, as
+	 * the VFS finds the root's dentry in use; FUSE would turn the root's
+	 * node id into EIO, so the answer is given here.
+	 */
+	if (ino == f->fs->root_ino && strcmp(name, ".."))
+		return -ELOOP;
 	return imgfs_fuse_entry(f, ino, e);
 }
 
