@@ -300,6 +300,16 @@ static unsigned upsert_from(struct imgfs_kiomap *k, fuse_ino_t node, uint64_t in
 	return sent;
 }
 
+/* The inode a request names: its node's, which must be the one the kernel was told. */
+static int request_ino(struct imgfs_kiomap *k, const struct fuse_in_header *in, uint64_t attr_ino,
+		       uint64_t *ino)
+{
+	if (in->nodeid == 0)
+		return -EINVAL;
+	*ino = node_to_ino(k->fs, in->nodeid);
+	return attr_ino == *ino ? 0 : -EINVAL;
+}
+
 static int do_begin(struct imgfs_kiomap *k, const struct fuse_in_header *in, size_t len,
 		    struct fuse_iomap_begin_out *out)
 {
@@ -313,14 +323,14 @@ static int do_begin(struct imgfs_kiomap *k, const struct fuse_in_header *in, siz
 	if (len < sizeof(b))
 		return -EINVAL;
 	memcpy(&b, in + 1, sizeof(b));
-	if (b.reserved || b.count == 0 || in->nodeid == 0)
+	if (b.reserved || b.count == 0)
 		return -EINVAL;
 	/* File positions are the kernel's loff_t: below 2^63, range and all. */
 	if (b.pos >= k->maxbytes || b.count > (uint64_t)INT64_MAX - b.pos)
 		return -EINVAL;
-	ino = node_to_ino(fs, in->nodeid);
-	if (b.attr_ino != ino)
-		return -EINVAL;		/* not the inode this node was looked up as */
+	r = request_ino(k, in, b.attr_ino, &ino);
+	if (r < 0)
+		return r;
 	r = fs->ops->getattr(fs, ino, &st);
 	if (r < 0)
 		return r;
@@ -350,16 +360,6 @@ static int do_begin(struct imgfs_kiomap *k, const struct fuse_in_header *in, siz
 			  (unsigned long long)b.count, out->read.type,
 			  (unsigned long long)out->read.offset, (unsigned long long)out->read.length);
 	return 0;
-}
-
-/* The inode a request names: its node's, which must be the one the kernel was told. */
-static int request_ino(struct imgfs_kiomap *k, const struct fuse_in_header *in, uint64_t attr_ino,
-		       uint64_t *ino)
-{
-	if (in->nodeid == 0)
-		return -EINVAL;
-	*ino = node_to_ino(k->fs, in->nodeid);
-	return attr_ino == *ino ? 0 : -EINVAL;
 }
 
 /* The I/O on a mapping BEGIN gave is done: the engine lets the backend finish it. */
