@@ -253,9 +253,7 @@ static int map_extents(struct ext4_fs *e, const struct ext4_inode *in, uint64_t 
 		set_hole(map, lblk, lblk + EXTENT_LBLK_LIMIT);
 		return 0;
 	}
-	r = ext4_extent_root_check(e, in);
-	if (r < 0)
-		return r;
+	/* The root was checked when the inode was read (check_inode in inode.c). */
 	r = check_extent_path(e, in, lblk);
 	if (r < 0)
 		return r;
