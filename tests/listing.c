@@ -187,6 +187,10 @@ static int server_start(struct server *s, struct imgfs_fs *fs, size_t budget, co
 
 static void server_stop(struct server *s)
 {
+	/* closedir's RELEASEDIR comes in the background: let it arrive first. */
+	for (int ms = 0; atomic_load(&s->f.dirs_open) && ms < 10000; ms += 10)
+		usleep(10000);
+	ok(atomic_load(&s->f.dirs_open) == 0, "every directory handle released before unmounting");
 	if (umount2(s->mnt, 0) < 0)
 		umount2(s->mnt, MNT_DETACH);
 	pthread_join(s->thread, NULL);

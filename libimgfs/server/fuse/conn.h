@@ -38,6 +38,12 @@ struct imgfs_fuse {
 	size_t listing_budget;		/* bytes */
 	atomic_size_t listing_used;
 	atomic_bool listing_warned;	/* said once that the budget ran out */
+	/*
+	 * Directory handles not yet released.  The kernel sends RELEASEDIR
+	 * in the background, so it can still be on its way when an unmount
+	 * ends the session; who stops a session of its own waits for zero.
+	 */
+	atomic_uint dirs_open;
 };
 
 static_assert(offsetof(struct imgfs_fuse, kiomap) == 0, "kiomap first");

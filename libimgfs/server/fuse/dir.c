@@ -148,10 +148,15 @@ void imgfs_op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi
 		return;
 	}
 	d->f = fuse_req_userdata(req);
+	atomic_fetch_add(&d->f->dirs_open, 1);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	/* An open the kernel did not take (interrupted) is never released. */
+	if (fuse_reply_open(req, fi) != 0) {
+		atomic_fetch_sub(&d->f->dirs_open, 1);
+		dir_handle_free(d);
+	}
 }
 
 /* Snapshot directory @ino into @d, or leave it without one over the budget. */
@@ -378,6 +383,9 @@ void imgfs_op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t of
 
 void imgfs_op_releasedir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
-	dir_handle_free((struct dir_handle *)(uintptr_t)fi->fh);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+
+	atomic_fetch_sub(&d->f->dirs_open, 1);
+	dir_handle_free(d);
 	fuse_reply_err(req, 0);
 }
