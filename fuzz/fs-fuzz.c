@@ -43,6 +43,15 @@ struct walk {
 	uint64_t dir, resume;	/* readdir: the directory, and a position met midway */
 };
 
+/* Walked once: a name that leads back (to the root, say) adds nothing new. */
+static bool queued(const struct walk *w, uint64_t ino)
+{
+	for (size_t i = 0; i < w->queued; i++)
+		if (w->queue[i] == ino)
+			return true;
+	return false;
+}
+
 static int fill(void *ctx, const struct imgfs_dirent *de)
 {
 	struct walk *w = ctx;
@@ -57,7 +66,7 @@ static int fill(void *ctx, const struct imgfs_dirent *de)
 		return 0;
 	/* The name must look up to what readdir said; either may fail cleanly. */
 	if (de->namelen < 256 && w->fs->ops->lookup(w->fs, w->dir, de->name, de->namelen, &ino) == 0 &&
-	    w->queued < MAX_INODES)
+	    w->queued < MAX_INODES && !queued(w, ino))
 		w->queue[w->queued++] = ino;
 	return 0;
 }
