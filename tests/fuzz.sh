@@ -146,7 +146,7 @@ for base in "$TEST_TMP"/bases/*.img; do
 		cmp -s "$seed" "$TEST_TMP/$name/seed/base" &&
 			not_ok "$name: the damaged seed $(basename "$seed") is the base's first bytes (test bug)"
 	done
-	diag "$name: $(ls "$TEST_TMP/$name/seed" | wc -l) seeds: $(ls "$TEST_TMP/$name/seed" | tr '\n' ' ')"
+	diag "$name: seeds: $(cd "$TEST_TMP/$name/seed" && echo *)"
 	if [ -n "${IMGFS_FUZZ_SECONDS:-}" ]; then
 		limit="-max_total_time=$IMGFS_FUZZ_SECONDS"
 		budget=$((IMGFS_FUZZ_SECONDS + 120))
