@@ -216,6 +216,21 @@ expect_mounted "...but a target inside another through a link is no duplicate"
 expect_mounts "...and both are mounted, the outer first" \
 	"$rootfs/data $TEST_TMP/images/b.ext4" "$rootfs/data/sub $TEST_TMP/images/a.ext4"
 stop_container
+# A target on the container's /proc (or, through a link, its sysfs):
+# refused, as imgfs-mount refuses one, before anything waits on it.
+start_container
+mkdir -p "$rootfs/proc" "$rootfs/sys"
+ln -sfn sys/kernel "$rootfs/kernlink"
+nsenter -t "$cpid" -m sh -c "mount -t proc proc '$rootfs/proc' && mount -t sysfs sysfs '$rootfs/sys'" ||
+	bail_out "cannot mount proc and sysfs in the stand-in container"
+hook '"io.imgfs.mount.p": "source='"$TEST_TMP"'/images/a.ext4,target=/proc"' --config "$TEST_TMP/hook.conf"
+expect_refusal "target=/proc, the container's proc, is refused" \
+	"io.imgfs.mount.p: target /proc: is on proc, a kernel pseudo filesystem: choose a directory of your own$"
+hook '"io.imgfs.mount.s": "source='"$TEST_TMP"'/images/a.ext4,target=/kernlink"' --config "$TEST_TMP/hook.conf"
+expect_refusal "target=/kernlink, a link into the container's sysfs, is refused" \
+	"io.imgfs.mount.s: target /kernlink: is on sysfs, a kernel pseudo filesystem: choose a directory of your own$"
+stop_container
+rm -f "$rootfs/kernlink"
 check "...and their servers exit with the container" test -z "$(settled_leftovers)"
 
 # 5. What a rootful hook refuses.

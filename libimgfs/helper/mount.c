@@ -67,18 +67,21 @@ static const struct {
 	{ RDTGROUP_SUPER_MAGIC, "resctrl" },
 };
 
-/* Refuse a mount point (open on @fd) on one of the kernel's pseudo filesystems. */
-static int check_mount_fs(int fd, const char *target, struct imgfs_error *err)
+/*
+ * Refuse a mount point (open on @fd) on one of the kernel's pseudo
+ * filesystems.  Messages begin "@prefix@target: ".
+ */
+static int check_mount_fs(int fd, const char *prefix, const char *target, struct imgfs_error *err)
 {
 	struct statfs sf;
 
 	if (fstatfs(fd, &sf) < 0)
-		return imgfs_error_set(err, errno, "mount point %s: %s", target, strerror(errno));
+		return imgfs_error_set(err, errno, "%s%s: %s", prefix, target, strerror(errno));
 	for (size_t i = 0; i < ARRAY_SIZE(pseudo_fs); i++)
 		if ((unsigned long)sf.f_type == pseudo_fs[i].magic)
 			return imgfs_error_set(err, EINVAL,
-					       "mount point %s: is on %s, a kernel pseudo filesystem: choose a directory of your own",
-					       target, pseudo_fs[i].name);
+					       "%s%s: is on %s, a kernel pseudo filesystem: choose a directory of your own",
+					       prefix, target, pseudo_fs[i].name);
 	return 0;
 }
 
@@ -94,7 +97,7 @@ int imgfs_check_mountpoint(const char *target, struct imgfs_error *err)
 	fd = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return imgfs_error_set(err, errno, "mount point %s: %s", target, strerror(errno));
-	return check_mount_fs(fd, target, err);
+	return check_mount_fs(fd, "mount point ", target, err);
 }
 
 static void mnt_tablep(struct libmnt_table **tb)
@@ -192,7 +195,7 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 	char fd[16], rootmode[16], uid[16], gid[16];
 	int r, id = -1;
 
-	r = check_mount_fs(target_fd, p->target, err);
+	r = check_mount_fs(target_fd, "", p->target, err);
 	if (r < 0)
 		return r;
 	fs_fd = fsopen("fuse", FSOPEN_CLOEXEC);
