@@ -140,6 +140,33 @@ kcase "i_size 2^44 on an extent file of 1 KiB blocks" "^a: .*$corrupt" "sif a si
 # One byte past the largest the kernel accepts, 2^32 - 1 blocks.
 kcase "i_size one byte past the extent limit" "^a: .*$corrupt" "sif a size 4398046510081" a
 
+# Blocks no file may map (the kernel's block_validity): the first extent
+# of frag3 (4 blocks at i_block[5]) moved onto the superblock, the group
+# descriptors, the reserved GDT blocks, a bitmap, the inode table; frag's
+# index pointer (i_block[4]) and a's xattr block into the inode table.
+dumpe2fs "$kbase" 2>/dev/null >"$TEST_TMP/groups"
+at() { sed -n "s/^ *$1 at \([0-9]*\).*/\1/p" "$TEST_TMP/groups" | head -n 1; }
+rgdt=$(at "Reserved GDT blocks") bbitmap=$(at "Block bitmap") itable=$(at "Inode table")
+[ -n "$rgdt" ] && [ -n "$bbitmap" ] && [ -n "$itable" ] || bail_out "dumpe2fs shows no group 0 layout"
+kcase "an extent over the superblock" "^frag3: .*$corrupt" "sif frag3 block[5] 1" frag3 a
+kcase "an extent over the group descriptors" "^frag3: .*$corrupt" "sif frag3 block[5] 2" frag3 a
+kcase "an extent over the reserved GDT blocks" "^frag3: .*$corrupt" "sif frag3 block[5] $((rgdt + 5))" frag3 a
+kcase "an extent over the block bitmap" "^frag3: .*$corrupt" "sif frag3 block[5] $((bbitmap - 2))" frag3 a
+kcase "an extent inside the inode table" "^frag3: .*$corrupt" "sif frag3 block[5] $((itable + 7))" frag3 a
+kcase "an extent index pointing into the inode table" "^frag: .*$corrupt" "sif frag block[4] $((itable + 7))" frag a
+kcase "an xattr block inside the inode table" "^a: .*$corrupt" "sif a file_acl $((itable + 7))" a b
+
+# The journal is the journal inode's alone: an extent of frag3 over it.
+jbase=$TEST_TMP/journal-base.img
+mkfs.ext4 -q -F -b 1024 -O ^metadata_csum -d "$k" "$jbase" 8M
+jblock=$(debugfs -R "bmap <8> 10" "$jbase" 2>/dev/null)
+[ -n "$jblock" ] && [ "$jblock" -gt 0 ] || bail_out "no journal block 10 in $jbase"
+cp "$jbase" "$TEST_TMP/kcase.img"
+debugfs -w -R "sif frag3 block[5] $jblock" "$TEST_TMP/kcase.img" >/dev/null 2>&1 ||
+	bail_out "debugfs sif frag3 failed"
+as_kernel "an extent over the journal" ext4 "$TEST_TMP/kcase.img" "^frag3: .*$corrupt" frag3 a
+rm -f "$TEST_TMP/kcase.img" "$jbase"
+
 # Every pointer of h's index (in its block 0, the root) set to 0: a
 # cycle, so the kernel searches h linearly and finds every name.
 hroot=$(debugfs -R "bmap h 0" "$kbase" 2>/dev/null)

@@ -129,8 +129,8 @@ int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t 
 	errcode_t err;
 	bool hit;
 
-	if (pblk < e->first_data_block || pblk >= e->blocks_count)
-		return fs_corrupt("inode %llu: directory block %llu is outside the filesystem",
+	if (!ext4_blocks_ok(e, dir, pblk, 1))
+		return fs_corrupt("inode %llu: directory block %llu is outside the filesystem or in its metadata",
 				  (unsigned long long)dir, (unsigned long long)lblk);
 	slot = dircache_slot(e, dir, pblk, &hit);
 	if (hit) {

@@ -72,6 +72,7 @@ static void ext4_close(struct imgfs_fs *fs)
 		ext2fs_free(e->fs);	/* read-only: nothing to flush */
 	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
 		free(e->dircache[i].data);
+	ext4_zones_free(e);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -272,6 +273,10 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 		return imgfs_error_set(err, EUCLEAN, "%s: corrupt group descriptors: %s, run e2fsck",
 				       img->path, ext4_strerror(code));
 	decode_super(e);
+	r = ext4_zones_build(e);
+	if (r < 0)
+		return imgfs_error_set(err, -r, "%s: cannot list the filesystem's metadata blocks: %s",
+				       img->path, strerror(-r));
 	if (ext2fs_has_feature_casefold(e->fs->super)) {
 		e->encoding = ext2fs_load_nls_table(e->fs->super->s_encoding);
 		if (!e->encoding)

@@ -62,6 +62,11 @@ struct ext4_fs {
 
 	atomic_bool htree_warned;	/* log a bad-htree fallback once per fs */
 
+	/* Blocks no file maps, sorted and disjoint (zone.c). */
+	struct ext4_zone { uint64_t start, len; } *meta_zones, *journal_zones;
+	size_t meta_zone_count, journal_zone_count;
+	uint64_t journal_ino;		/* the one inode that maps the journal's */
+
 	/*
 	 * Directory blocks already read and verified: lookups in one
 	 * directory read its index root every time, and `ls -l` looks names
@@ -101,6 +106,17 @@ static inline void ext2_freep(void *p)
 		ext2fs_free_mem(p);
 }
 #define _cleanup_ext2_free_ _cleanup_(ext2_freep)
+
+/* zone.c */
+/* Collect the metadata and journal blocks, once, at open. */
+int ext4_zones_build(struct ext4_fs *e);
+void ext4_zones_free(struct ext4_fs *e);
+/*
+ * May inode @ino map blocks [@pblk, @pblk + @len)?  Not outside the
+ * filesystem, not the superblock's, not its metadata's, and only the
+ * journal inode the journal's: the kernel's block_validity.
+ */
+bool ext4_blocks_ok(const struct ext4_fs *e, uint64_t ino, uint64_t pblk, uint64_t len);
 
 /* ext4.c */
 /*

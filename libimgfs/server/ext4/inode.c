@@ -99,7 +99,7 @@ static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 			return r;
 	}
 	acl = ext2fs_file_acl_block(e->fs, (const struct ext2_inode *)raw);
-	if (acl && (acl < e->first_data_block || acl >= e->blocks_count))
+	if (acl && !ext4_blocks_ok(e, ino, acl, 1))
 		return fs_corrupt("inode %llu: bad extended attribute block %llu", ino,
 				  (unsigned long long)acl);
 	return 0;

@@ -17,8 +17,8 @@
 
 int ext4_read_block(struct ext4_fs *e, uint64_t ino, uint64_t pblk, void *buf)
 {
-	if (pblk < e->first_data_block || pblk >= e->blocks_count)
-		return fs_corrupt("inode %llu: block %llu is outside the filesystem",
+	if (!ext4_blocks_ok(e, ino, pblk, 1))
+		return fs_corrupt("inode %llu: block %llu is outside the filesystem or in its metadata",
 				  (unsigned long long)ino, (unsigned long long)pblk);
 	return ext4_errno(io_channel_read_blk64(e->fs->io, pblk, 1, buf), ino, "reading a block");
 }
@@ -31,9 +31,8 @@ static int check_extent(const struct ext4_fs *e, uint64_t ino, const struct ext2
 	if (x->e_len == 0 || x->e_lblk + x->e_len > EXTENT_LBLK_LIMIT)
 		return fs_corrupt("inode %llu: bad extent [%llu, +%u)", (unsigned long long)ino,
 				  (unsigned long long)x->e_lblk, x->e_len);
-	if (x->e_pblk < e->first_data_block || x->e_pblk >= e->blocks_count ||
-	    x->e_len > e->blocks_count - x->e_pblk)
-		return fs_corrupt("inode %llu: extent at logical block %llu maps blocks %llu-%llu outside the filesystem",
+	if (!ext4_blocks_ok(e, ino, x->e_pblk, x->e_len))
+		return fs_corrupt("inode %llu: extent at logical block %llu maps blocks %llu-%llu, outside the filesystem or over its metadata",
 				  (unsigned long long)ino, (unsigned long long)x->e_lblk,
 				  (unsigned long long)x->e_pblk,
 				  (unsigned long long)(x->e_pblk + x->e_len - 1));
@@ -179,9 +178,8 @@ static int check_extent_node(const struct ext4_fs *e, uint64_t ino, const void *
 		if (len == 0 || lblk + len > EXTENT_LBLK_LIMIT)
 			return fs_corrupt("inode %llu: bad extent [%u, +%llu)", u, lblk,
 					  (unsigned long long)len);
-		if (pblk < e->first_data_block || pblk >= e->blocks_count ||
-		    (depth == 0 && len > e->blocks_count - pblk))
-			return fs_corrupt("inode %llu: extent at logical block %u points outside the filesystem (block %llu)",
+		if (!ext4_blocks_ok(e, u, pblk, depth == 0 ? len : 1))
+			return fs_corrupt("inode %llu: extent at logical block %u points outside the filesystem or into its metadata (block %llu)",
 					  u, lblk, (unsigned long long)pblk);
 		cur = lblk + len;
 	}
@@ -297,9 +295,8 @@ static int scan_pointers(const struct ext4_fs *e, uint64_t ino, const uint32_t *
 	}
 	while (j < n && ext2fs_le32_to_cpu(ptrs[j]) == first + (j - idx))
 		j++;
-	if (first < e->first_data_block || first >= e->blocks_count ||
-	    j - idx > e->blocks_count - first)
-		return fs_corrupt("inode %llu: logical block %llu maps to block %u outside the filesystem",
+	if (!ext4_blocks_ok(e, ino, first, j - idx))
+		return fs_corrupt("inode %llu: logical block %llu maps to block %u, outside the filesystem or in its metadata",
 				  (unsigned long long)ino, (unsigned long long)(base + idx), first);
 	map->lblk = base + idx;
 	map->len = j - idx;
