@@ -246,6 +246,29 @@ else
 fi
 assert_clean "after the stack: nothing left"
 
+# A live mount on one whose server is alive but hung (stopped): -u removes
+# the top, leaves the hung one in place as live, and does not hang on it.
+cp "$good" "$TEST_TMP/hung.ext4"
+if bounded 60 "$IMGFS_MOUNT" "$TEST_TMP/hung.ext4" "$mnt" && bounded 60 "$IMGFS_MOUNT" "$good" "$mnt" &&
+	hung=$(imgfs_server_pids "$TEST_TMP/hung.ext4" | cut -d' ' -f2) && [ "$hung" != - ] &&
+	kill -STOP "$hung"; then
+	bounded 30 "$IMGFS_MOUNT" -u "$mnt" >"$TEST_TMP/out" 2>"$TEST_TMP/err"
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$(mount_count)" -eq 1 ] &&
+		grep -q "1 more imgfs mount stacked here" "$TEST_TMP/err"; then
+		ok "-u over a hung server's mount returns, leaving that mount"
+	else
+		not_ok "-u over a hung server's mount returns, leaving that mount (exit $rc, $(mount_count) mounts left)"
+		diag_file "$TEST_TMP/err"
+	fi
+else
+	not_ok "a live mount on a hung one (the mounts or the stop failed)"
+fi
+[ -n "${hung:-}" ] && [ "$hung" != - ] && kill -CONT "$hung" 2>/dev/null
+bounded 30 "$IMGFS_MOUNT" -u "$mnt" 2>/dev/null
+check "...and, resumed, the hung server's mount is removed by -u" test "$(mount_count)" -eq 0
+assert_clean "after the hung server: nothing left"
+
 # The server and its supervisor exit promptly after -u: within 2 s here,
 # generous; the time is in the test line, for the record.
 if bounded 60 "$IMGFS_MOUNT" "$good" "$mnt" && [ "$(cat "$mnt/file")" = data ]; then

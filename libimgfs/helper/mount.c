@@ -5,12 +5,17 @@
 #include <libmount/libmount.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mount.h"
 
@@ -312,20 +317,63 @@ static unsigned count_imgfs_mounts(const char *real)
 }
 
 /*
+ * A live server answers STATFS in milliseconds; a hung one never does.
+ * The question is asked in a child, killed after this long.  A request
+ * the server has not read yet ends with the kill; one it read and never
+ * answers holds the child until the server goes, so the child is then
+ * left to finish on its own rather than waited for.
+ */
+#define STATFS_TIMEOUT_MS 2000
+
+/* statfs(@path)'s errno (0 if it succeeded), or -ETIMEDOUT if it did not return in time. */
+static int statfs_errno_bounded(const char *path)
+{
+	_cleanup_close_ int pidfd = -1;
+	struct pollfd p;
+	pid_t pid;
+	int n, status;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct statfs sf;
+
+		_exit(statfs(path, &sf) < 0 ? MIN(errno, 255) : 0);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	do {
+		n = pidfd >= 0 ? poll(&p, 1, STATFS_TIMEOUT_MS) : 1;
+	} while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		kill(pid, SIGKILL);
+		if (poll(&p, 1, 100) == 1)
+			waitpid(pid, NULL, 0);
+		return -ETIMEDOUT;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -EINTR;
+}
+
+/*
  * Whether the mount now on top of @real is an imgfs mount whose server is
  * gone: the kernel answers for it at once, ENOTCONN (or ECONNABORTED once
- * aborted), without a server to ask.
+ * aborted), without a server to ask.  One whose server is alive but hung
+ * counts as live: it is left in place, and -u does not hang on it.
  */
 static bool top_is_dead_imgfs(const char *target, const char *real)
 {
 	_cleanup_(mnt_tablep) struct libmnt_table *tb = mnt_new_table();
 	struct libmnt_fs *fs;
 	struct imgfs_error ignored;
-	struct statfs sf;
+	int e;
 
 	if (find_imgfs_mount(tb, target, real, &fs, &ignored) < 0)
 		return false;
-	return statfs(real, &sf) < 0 && (errno == ENOTCONN || errno == ECONNABORTED);
+	e = statfs_errno_bounded(real);
+	return e == ENOTCONN || e == ECONNABORTED;
 }
 
 int imgfs_unmount(const char *target, bool lazy, unsigned *remaining, struct imgfs_error *err)
