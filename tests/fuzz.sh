@@ -53,10 +53,13 @@ damage() {
 }
 for b in ext4-1k ext4-inline; do
 	# Extents that overlap or are unsorted, in the inode (ee_block of the
-	# second is i_block[6]); an i_size of 2^62; an entry naming the root.
+	# second is i_block[6], ee_start of the first i_block[5]); an i_size
+	# of 2^62; an entry naming the root.
 	debugfs -w -R "sif frag3 block[6] 0" "$(damage $b extents-overlap)" >/dev/null 2>&1
 	debugfs -w -R "sif frag3 block[6] 100" "$(damage $b extents-unsorted)" >/dev/null 2>&1
 	debugfs -w -R "sif small size 0x4000000000000000" "$(damage $b size-2e62)" >/dev/null 2>&1
+	# frag3's first extent over the group descriptors (block 2 of 1 KiB).
+	debugfs -w -R "sif frag3 block[5] 2" "$(damage $b extent-over-gdt)" >/dev/null 2>&1
 	debugfs -w -R "ln <2> root-again" "$(damage $b names-root)" >/dev/null 2>&1
 	# An htree (e2fsck -D indexes "many") whose every pointer is block 0;
 	# without metadata checksums, so that the index is read past them.
