@@ -39,11 +39,42 @@ static int zone_add(struct zones *z, uint64_t start, uint64_t len)
 	return 0;
 }
 
-static int zone_cmp(const void *a, const void *b)
+/* Move v[i] down the max-heap of the first @n zones, by start. */
+static void sift_down(struct ext4_zone *v, size_t i, size_t n)
 {
-	const struct ext4_zone *x = a, *y = b;
+	for (;;) {
+		size_t big = i, l = 2 * i + 1, r = l + 1;
+		struct ext4_zone t;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+		if (l < n && v[l].start > v[big].start)
+			big = l;
+		if (r < n && v[r].start > v[big].start)
+			big = r;
+		if (big == i)
+			return;
+		t = v[i];
+		v[i] = v[big];
+		v[big] = t;
+		i = big;
+	}
+}
+
+/*
+ * Heapsort, not qsort(3): glibc's qsort asks sysinfo(2) for the memory
+ * size once an array passes 1 KiB, and the server's seccomp policy
+ * rightly kills it for that.  O(n log n) whatever order an image gives.
+ */
+static void zones_sort(struct ext4_zone *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n; end-- > 1;) {
+		struct ext4_zone t = v[0];
+
+		v[0] = v[end];
+		v[end] = t;
+		sift_down(v, 0, end);
+	}
 }
 
 /* Sort, then merge runs that touch or overlap, so that ends increase too. */
@@ -53,7 +84,7 @@ static void zones_merge(struct zones *z)
 
 	if (z->n == 0)
 		return;
-	qsort(z->v, z->n, sizeof(*z->v), zone_cmp);
+	zones_sort(z->v, z->n);
 	for (size_t i = 1; i < z->n; i++) {
 		struct ext4_zone *last = &z->v[out];
 		uint64_t end = last->start + last->len;
