@@ -274,6 +274,8 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 				       img->path, ext4_strerror(code));
 	decode_super(e);
 	r = ext4_zones_build(e);
+	if (r == -EUCLEAN)
+		return imgfs_error_set(err, EUCLEAN, "%s: corrupt journal inode, run e2fsck", img->path);
 	if (r < 0)
 		return imgfs_error_set(err, -r, "%s: cannot list the filesystem's metadata blocks: %s",
 				       img->path, strerror(-r));

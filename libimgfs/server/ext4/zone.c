@@ -20,6 +20,7 @@ struct zones {
 	struct ext4_zone *v;
 	size_t n, cap;
 	int error;
+	uint64_t blocks, limit;	/* the journal's walk: blocks seen, and at most */
 };
 
 static int zone_add(struct zones *z, uint64_t start, uint64_t len)
@@ -122,6 +123,11 @@ static int journal_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t bcount, blk64
 	struct ext4_zone *last = z->n ? &z->v[z->n - 1] : NULL;
 
 	(void)fs, (void)bcount, (void)ref, (void)ref_offset;
+	/* More than the filesystem holds: extents that repeat, not a journal. */
+	if (++z->blocks > z->limit) {
+		z->error = -EUCLEAN;
+		return BLOCK_ABORT;
+	}
 	if (last && last->start + last->len == *blk) {
 		last->len++;
 		return 0;
@@ -133,7 +139,7 @@ static int journal_block(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t bcount, blk64
 int ext4_zones_build(struct ext4_fs *e)
 {
 	ext2_filsys fs = e->fs;
-	struct zones meta = { 0 }, journal = { 0 };
+	struct zones meta = { 0 }, journal = { .limit = e->blocks_count };
 	unsigned flex = ext2fs_has_feature_flex_bg(fs->super) ?
 			1U << MIN(fs->super->s_log_groups_per_flex, 31U) : 1;
 	errcode_t code;
@@ -160,11 +166,14 @@ int ext4_zones_build(struct ext4_fs *e)
 		e->journal_ino = fs->super->s_journal_inum;
 		code = ext2fs_block_iterate3(fs, e->journal_ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
 					     NULL, journal_block, &journal);
-		if (journal.error)
+		if (journal.error == -ENOMEM)
 			goto nomem;
-		if (code) {
+		if (code || journal.error) {
 			free(meta.v);
 			free(journal.v);
+			if (!code)
+				return fs_corrupt("inode %llu: the journal maps more blocks than the filesystem has",
+						  (unsigned long long)e->journal_ino);
 			return ext4_errno(code, e->journal_ino, "reading the journal's block map");
 		}
 	}
