@@ -47,13 +47,14 @@ struct server_args {
 	const char *source;	/* the image's path, for messages */
 	const char *seccomp_policy;
 	bool foreground, debug, verbose, no_sandbox;
+	bool rw;		/* the image descriptor is open read-write: serve writes */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
-		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH]\n"
+		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH] [--rw]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
 		"                    [--seccomp-policy=FILE] [--no-sandbox] [--listing-memory=BYTES]\n"
 		"                    [--iomap-upsert-batch=N] [--test-iomap-backing-id=ID]\n"
@@ -75,7 +76,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
 	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY,
-	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID };
+	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID, OPT_RW };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -90,6 +91,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "listing-memory", required_argument, NULL, OPT_LISTING_MEMORY },
 		{ "iomap-upsert-batch", required_argument, NULL, OPT_IOMAP_UPSERT_BATCH },
 		{ "test-iomap-backing-id", required_argument, NULL, OPT_TEST_IOMAP_BACKING_ID },
+		{ "rw", no_argument, NULL, OPT_RW },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -114,6 +116,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_SOURCE: a->source = optarg; break;
 		case OPT_SECCOMP_POLICY: a->seccomp_policy = optarg; break;
 		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
+		case OPT_RW: a->rw = true; break;
 		case OPT_LISTING_MEMORY: r = parse_u64(optarg, &a->listing_memory); break;
 		case OPT_IOMAP_UPSERT_BATCH:
 			r = parse_u64(optarg, &v) < 0 || v > 4096 ? -EINVAL : 0;
@@ -250,7 +253,7 @@ int main(int argc, char **argv)
 	if (enter_sandbox(&a, &err) < 0)
 		return fail(a.status_fd, err.msg);
 
-	r = imgfs_image_from_fd(a.image_fd, a.data_fd, a.source, a.offset, a.size, a.fstype, false, &img, &err);
+	r = imgfs_image_from_fd(a.image_fd, a.data_fd, a.source, a.offset, a.size, a.fstype, a.rw, &img, &err);
 	if (r == 0)
 		r = imgfs_fs_open(img, &fs, &err);
 	if (r < 0)

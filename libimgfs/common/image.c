@@ -87,6 +87,10 @@ int imgfs_image_from_fd(int fd, int data_fd, const char *name, uint64_t offset,
 		return imgfs_error_set(err, -r, "image descriptor %d: %s", fd, strerror(-r));
 	if (offset > total || size > total - offset)
 		return imgfs_error_set(err, EINVAL, "filesystem range lies outside the image");
+	if (writable && ((r = fcntl(fd, F_GETFL)) < 0 || (r & O_ACCMODE) != O_RDWR ||
+			 (data_fd >= 0 && ((r = fcntl(data_fd, F_GETFL)) < 0 ||
+					   (r & O_ACCMODE) != O_RDWR))))
+		return imgfs_error_set(err, EBADF, "image descriptor %d: not open read-write", fd);
 	if (strlen(fstype) >= IMGFS_FSTYPE_MAX || !imgfs_fstype_supported(fstype))
 		return imgfs_error_set(err, EMEDIUMTYPE, "unsupported filesystem type %s", fstype);
 	img = imgfs_image_new(fd, name ? name : "image");
