@@ -23,3 +23,11 @@ void imgfs_fs_close(struct imgfs_fs *fs)
 {
 	fs->ops->close(fs);
 }
+
+void imgfs_fs_stop_writes(struct imgfs_fs *fs)
+{
+	if (!fs->write_ops || atomic_exchange(&fs->writes_stopped, true))
+		return;
+	log_err("%s: corruption found: no more writes to this image; unmount it and run fsck",
+		fs->img ? fs->img->path : "image");
+}

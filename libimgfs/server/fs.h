@@ -18,6 +18,7 @@
 #ifndef IMGFS_FS_H
 #define IMGFS_FS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -214,7 +215,19 @@ struct imgfs_fs {
 	uint64_t root_ino;
 	uint32_t block_size;
 	uint64_t max_file_size;		/* largest offset a file can map */
+	/*
+	 * Set once a read-write mount meets corruption: from then on every
+	 * change is refused with EROFS, as the kernel's errors=remount-ro,
+	 * and the backend marks the image as needing a check at unmount.
+	 */
+	atomic_bool writes_stopped;
 };
+
+/*
+ * A read-write mount met corruption (an op returned -EUCLEAN): stop
+ * writing, with one log line the first time.
+ */
+void imgfs_fs_stop_writes(struct imgfs_fs *fs);
 
 /* Open the filesystem @img holds with the backend for its type. */
 int imgfs_fs_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs_error *err);

@@ -123,6 +123,18 @@ static struct ext4_dirblock_cache *dircache_slot(struct ext4_fs *e, uint64_t dir
 	return victim;
 }
 
+void ext4_dircache_forget(struct ext4_fs *e, uint64_t dir)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++) {
+		struct ext4_dirblock_cache *s = &e->dircache[i];
+
+		if (s->data && s->dir == dir) {
+			free(s->data);
+			s->data = NULL;
+		}
+	}
+}
+
 int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t pblk, void *buf)
 {
 	struct ext4_dirblock_cache *slot;

@@ -68,8 +68,10 @@ static void ext4_close(struct imgfs_fs *fs)
 {
 	struct ext4_fs *e = EXT4(fs);
 
-	if (e->fs)
-		ext2fs_free(e->fs);	/* read-only: nothing to flush */
+	if (e->fs) {
+		ext4_rw_finish(e);
+		ext2fs_free(e->fs);	/* flushed above, if it was read-write */
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
 		free(e->dircache[i].data);
 	ext4_zones_free(e);
@@ -94,6 +96,28 @@ static const struct imgfs_fs_ops ext4_ops = {
 	.readlink = ext4_readlink,
 	.listxattr = ext4_listxattr,
 	.getxattr = ext4_getxattr,
+};
+
+static int ext4_syncfs(struct imgfs_fs *fs)
+{
+	struct ext4_fs *e = EXT4(fs);
+	EXT4_LOCK(e);
+
+	return ext4_rw_sync(e);
+}
+
+/*
+ * File data went to the image with pwrite() and metadata is written
+ * through as it changes: syncing one file is syncing the image.
+ */
+static int ext4_fsync(struct imgfs_fs *fs, uint64_t ino, bool datasync)
+{
+	return ext4_syncfs(fs);
+}
+
+const struct imgfs_write_ops ext4_write_ops = {
+	.fsync = ext4_fsync,
+	.syncfs = ext4_syncfs,
 };
 
 static const struct imgfs_iomap_ops ext4_iomap_ops = {
@@ -222,9 +246,6 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 	errcode_t code;
 	int r;
 
-	if (img->writable)
-		return imgfs_error_set(err, EROFS, "%s: the ext4 backend serves images read-only",
-				       img->path);
 	r = ext4_check_super(img, err);
 	if (r < 0)
 		return r;
@@ -239,8 +260,13 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 	pthread_mutex_init(&e->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 
-	/* Read-only, checksums verified (no EXT2_FLAG_IGNORE_CSUM_ERRORS). */
-	code = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, imgfs_io_manager, &e->fs);
+	/*
+	 * Checksums verified (no EXT2_FLAG_IGNORE_CSUM_ERRORS).  MMP is
+	 * ours (mmp.c): libext2fs's would open the device by path.
+	 */
+	code = ext2fs_open2(name, NULL,
+			    EXT2_FLAG_64BITS | (img->writable ? EXT2_FLAG_RW | EXT2_FLAG_SKIP_MMP : 0),
+			    0, 0, imgfs_io_manager, &e->fs);
 	if (code) {
 		e->fs = NULL;
 		if (code == EXT2_ET_UNSUPP_FEATURE) {
@@ -303,8 +329,13 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 	e->base.img = img;
 	e->base.root_ino = EXT2_ROOT_INO;
 	e->base.block_size = e->blocksize;
-	if (e->fs->super->s_state & EXT2_ERROR_FS)
+	if (img->writable) {
+		r = ext4_rw_start(e, err);
+		if (r < 0)
+			return r;
+	} else if (e->fs->super->s_state & EXT2_ERROR_FS) {
 		log_warn("%s: filesystem has errors recorded, consider e2fsck", img->path);
+	}
 	*fsp = &steal_pointer(&e)->base;
 	return 0;
 }

@@ -77,6 +77,10 @@ struct ext4_fs {
 		char *data;		/* NULL: slot unused */
 	} dircache[16];
 	uint64_t dircache_clock;
+
+	/* Read-write mounts (rw.c). */
+	bool rw;			/* writes are served: bitmaps loaded, marks made */
+	uint16_t mount_state;		/* s_state as found at mount, restored at unmount */
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -106,6 +110,20 @@ static inline void ext2_freep(void *p)
 		ext2fs_free_mem(p);
 }
 #define _cleanup_ext2_free_ _cleanup_(ext2_freep)
+
+/* rw.c: the life of a read-write mount. */
+/*
+ * After the filesystem is open and checked: refuse features the write
+ * path does not keep, load the bitmaps, mark the superblock as mounted.
+ */
+int ext4_rw_start(struct ext4_fs *e, struct imgfs_error *err);
+/* Write the superblock, descriptors and changed bitmaps, then fdatasync. */
+int ext4_rw_sync(struct ext4_fs *e);
+/* At unmount: the state found at mount (or an error mark), synced. */
+int ext4_rw_finish(struct ext4_fs *e);
+/* 0 when a change may be made now, else -EROFS.  Call under the lock. */
+int ext4_may_write(struct ext4_fs *e);
+extern const struct imgfs_write_ops ext4_write_ops;
 
 /* zone.c */
 /* Collect the metadata and journal blocks, once, at open. */
@@ -197,6 +215,11 @@ int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
  */
 int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *buf,
 		       size_t size, uint64_t base, imgfs_filldir_t fn, void *ctx);
+/*
+ * Directory @dir changed (or is gone): drop its verified blocks from the
+ * cache.  Every change to a directory's blocks calls it, under the lock.
+ */
+void ext4_dircache_forget(struct ext4_fs *e, uint64_t dir);
 /* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
 unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */

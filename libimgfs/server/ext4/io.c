@@ -7,10 +7,15 @@
  * "imgfs-fd:<fd>:<offset>:<size>", which open() parses back.  No global
  * state, so several filesystems can be open at once.  Reads are pread()s
  * (thread-safe, no shared file offset), bounds-checked against the
- * filesystem's byte range; every write fails with EROFS.
+ * filesystem's byte range.  Writes are pwrite()s straight through, with no
+ * cache of ours, so the read path (which reads blocks itself) always sees
+ * what libext2fs wrote; flush is fdatasync().  A descriptor opened
+ * read-only fails writes with EBADF, and ext4.c opens read-write only when
+ * the image is writable.
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -56,8 +61,6 @@ static errcode_t imgfs_io_open(const char *name, int flags, io_channel *channel)
 	io_channel io = NULL;
 	errcode_t err;
 
-	if (flags & IO_FLAG_RW)
-		return EROFS;
 	err = ext2fs_get_memzero(sizeof(*io), &io);
 	if (err)
 		return err;
@@ -146,27 +149,74 @@ static errcode_t imgfs_io_read_blk(io_channel io, unsigned long block, int count
 	return imgfs_io_read_blk64(io, block, count, data);
 }
 
+/* Bounds-check @len bytes at filesystem byte @pos; 0 or an errcode. */
+static errcode_t check_range(const struct io_private *p, uint64_t pos, uint64_t len)
+{
+	return pos > p->size || len > p->size - pos ? EXT2_ET_LLSEEK_FAILED : 0;
+}
+
+static errcode_t pwrite_all(const struct io_private *p, const void *data, uint64_t len,
+			    uint64_t pos)
+{
+	errcode_t err = check_range(p, pos, len);
+
+	if (err)
+		return err;	/* libext2fs asked for a block outside the filesystem */
+	pos += p->offset;
+	for (const char *buf = data; len;) {
+		ssize_t n = pwrite(p->fd, buf, len, (off_t)pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EXT2_ET_SHORT_WRITE;
+		buf += n;
+		pos += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
 static errcode_t imgfs_io_write_blk64(io_channel io, unsigned long long block, int count,
 				      const void *data)
 {
-	return EROFS;
+	const struct io_private *p = io->private_data;
+	uint64_t len = count < 0 ? (uint64_t)-(int64_t)count
+				 : (uint64_t)count * (uint64_t)io->block_size;
+	uint64_t pos;
+
+	if (len == 0)
+		return 0;
+	if (__builtin_mul_overflow((uint64_t)block, (uint64_t)io->block_size, &pos))
+		return EXT2_ET_LLSEEK_FAILED;
+	return pwrite_all(p, data, len, pos);
 }
 
 static errcode_t imgfs_io_write_blk(io_channel io, unsigned long block, int count,
 				    const void *data)
 {
-	return EROFS;
+	return imgfs_io_write_blk64(io, block, count, data);
 }
 
+/* Byte-granular writes: libext2fs writes the primary superblock this way. */
 static errcode_t imgfs_io_write_byte(io_channel io, unsigned long offset, int count,
 				     const void *data)
 {
-	return EROFS;
+	if (count < 0)
+		return EXT2_ET_INVALID_ARGUMENT;
+	return pwrite_all(io->private_data, data, (uint64_t)count, offset);
 }
 
 static errcode_t imgfs_io_flush(io_channel io)
 {
-	return 0;
+	const struct io_private *p = io->private_data;
+
+	/* Read-only descriptors have nothing to flush (and fdatasync would say EBADF). */
+	if ((fcntl(p->fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
+		return 0;
+	return fdatasync(p->fd) < 0 ? errno : 0;
 }
 
 static errcode_t imgfs_io_set_option(io_channel io, const char *option, const char *arg)
@@ -174,10 +224,35 @@ static errcode_t imgfs_io_set_option(io_channel io, const char *option, const ch
 	return EXT2_ET_INVALID_ARGUMENT;
 }
 
+/* Discard is advice libext2fs may ignore: the blocks keep their bytes. */
 static errcode_t imgfs_io_discard(io_channel io, unsigned long long block,
 				  unsigned long long count)
 {
-	return EROFS;
+	return EXT2_ET_UNIMPLEMENTED;
+}
+
+/* Zero @count blocks at @block (ext2fs_zero_blocks2, fallocate's zeroing). */
+static errcode_t imgfs_io_zeroout(io_channel io, unsigned long long block,
+				  unsigned long long count)
+{
+	static const char zeros[65536];
+	const struct io_private *p = io->private_data;
+	uint64_t pos, len;
+
+	if (__builtin_mul_overflow((uint64_t)block, (uint64_t)io->block_size, &pos) ||
+	    __builtin_mul_overflow((uint64_t)count, (uint64_t)io->block_size, &len) ||
+	    check_range(p, pos, len))
+		return EXT2_ET_LLSEEK_FAILED;
+	while (len) {
+		uint64_t n = MIN(len, (uint64_t)sizeof(zeros));
+		errcode_t err = pwrite_all(p, zeros, n, pos);
+
+		if (err)
+			return err;
+		pos += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static errcode_t imgfs_io_cache_readahead(io_channel io, unsigned long long block,
@@ -201,7 +276,7 @@ static struct struct_io_manager imgfs_io_struct = {
 	.write_blk64 = imgfs_io_write_blk64,
 	.discard = imgfs_io_discard,
 	.cache_readahead = imgfs_io_cache_readahead,
-	.zeroout = imgfs_io_discard,
+	.zeroout = imgfs_io_zeroout,
 };
 
 io_manager imgfs_io_manager = &imgfs_io_struct;

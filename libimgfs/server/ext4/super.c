@@ -296,14 +296,22 @@ int ext4_statfs(struct imgfs_fs *fs, struct statvfs *st)
 	st->f_bsize = e->blocksize;
 	st->f_frsize = e->blocksize;
 	st->f_blocks = e->blocks_count - e->overhead_blocks;
-	st->f_bfree = e->free_blocks;
-	st->f_bavail = e->free_blocks > e->reserved_blocks ? e->free_blocks - e->reserved_blocks : 0;
+	uint64_t free_blocks = e->free_blocks, free_inodes = e->free_inodes;
+
+	if (e->rw) {
+		/* libext2fs keeps the superblock's counts as it allocates and frees. */
+		EXT4_LOCK(e);
+		free_blocks = MIN(ext2fs_free_blocks_count(e->fs->super), e->blocks_count);
+		free_inodes = MIN(e->fs->super->s_free_inodes_count, e->inodes_count);
+	}
+	st->f_bfree = free_blocks;
+	st->f_bavail = free_blocks > e->reserved_blocks ? free_blocks - e->reserved_blocks : 0;
 	st->f_files = e->inodes_count;
-	st->f_ffree = e->free_inodes;
-	st->f_favail = e->free_inodes;
+	st->f_ffree = free_inodes;
+	st->f_favail = free_inodes;
 	st->f_fsid = get_le32(uuid) ^ get_le32(uuid + 4) ^ get_le32(uuid + 8) ^
 		     get_le32(uuid + 12);
-	st->f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+	st->f_flag = (e->rw ? 0 : ST_RDONLY) | ST_NOSUID | ST_NODEV;
 	st->f_namemax = EXT2_NAME_LEN;
 	return 0;
 }
