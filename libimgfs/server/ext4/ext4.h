@@ -177,6 +177,19 @@ uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in);
 int ext4_first_block(struct ext4_fs *e, struct ext4_inode *in, const char *missing,
 		     uint64_t *pblk);
 int ext4_getattr(struct imgfs_fs *fs, uint64_t ino, struct stat *st);
+
+/* Writing inodes (read-write mounts; under the lock). */
+enum ext4_time { EXT4_ATIME, EXT4_MTIME, EXT4_CTIME, EXT4_CRTIME };
+#define EXT4_TOUCH_ATIME	(1U << 0)
+#define EXT4_TOUCH_MTIME	(1U << 1)
+#define EXT4_TOUCH_CTIME	(1U << 2)
+void ext4_now(struct timespec *ts);
+/* Encode @ts into @in's field @which, with nanoseconds where extra_isize has room. */
+void ext4_inode_set_time(struct ext4_inode *in, enum ext4_time which, const struct timespec *ts);
+/* Set the EXT4_TOUCH_* times of @in to now. */
+void ext4_inode_touch(struct ext4_inode *in, unsigned which);
+/* Write @in back, with its checksum; in-inode xattrs past the fields are kept. */
+int ext4_inode_write(struct ext4_fs *e, struct ext4_inode *in);
 int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t size, size_t *len);
 
 /* map.c */

@@ -298,3 +298,62 @@ int ext4_readlink(struct imgfs_fs *fs, uint64_t ino, char *buf, size_t bufsize, 
 	}
 	return read_slow_symlink(e, &in, size, buf, bufsize, len);
 }
+
+void ext4_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/*
+ * As the kernel encodes a time: the low 32 bits of the seconds in the
+ * base field; in the extra field (if i_extra_isize covers it) two epoch
+ * bits above them and the nanoseconds.
+ */
+void ext4_inode_set_time(struct ext4_inode *in, enum ext4_time which, const struct timespec *ts)
+{
+	static const struct { size_t lo, extra; } field[] = {
+		[EXT4_ATIME] = { offsetof(struct ext2_inode_large, i_atime),
+				 offsetof(struct ext2_inode_large, i_atime_extra) },
+		[EXT4_MTIME] = { offsetof(struct ext2_inode_large, i_mtime),
+				 offsetof(struct ext2_inode_large, i_mtime_extra) },
+		[EXT4_CTIME] = { offsetof(struct ext2_inode_large, i_ctime),
+				 offsetof(struct ext2_inode_large, i_ctime_extra) },
+		[EXT4_CRTIME] = { offsetof(struct ext2_inode_large, i_crtime),
+				  offsetof(struct ext2_inode_large, i_crtime_extra) },
+	};
+	char *raw = (char *)&in->raw;
+	uint32_t lo = ext2fs_cpu_to_le32((uint32_t)ts->tv_sec);
+	uint32_t extra;
+
+	if (which == EXT4_CRTIME && !extra_field_fits(in, field[which].lo))
+		return;
+	memcpy(raw + field[which].lo, &lo, sizeof(lo));
+	if (!extra_field_fits(in, field[which].extra))
+		return;
+	extra = (uint32_t)(((ts->tv_sec - (int32_t)ts->tv_sec) >> 32) & EXT4_EPOCH_MASK) |
+		((uint32_t)ts->tv_nsec << EXT4_EPOCH_BITS);
+	extra = ext2fs_cpu_to_le32(extra);
+	memcpy(raw + field[which].extra, &extra, sizeof(extra));
+}
+
+void ext4_inode_touch(struct ext4_inode *in, unsigned which)
+{
+	struct timespec now;
+
+	ext4_now(&now);
+	if (which & EXT4_TOUCH_MTIME)
+		ext4_inode_set_time(in, EXT4_MTIME, &now);
+	if (which & EXT4_TOUCH_CTIME)
+		ext4_inode_set_time(in, EXT4_CTIME, &now);
+	if (which & EXT4_TOUCH_ATIME)
+		ext4_inode_set_time(in, EXT4_ATIME, &now);
+}
+
+int ext4_inode_write(struct ext4_fs *e, struct ext4_inode *in)
+{
+	/* Bytes past sizeof(raw) (in-inode xattrs) are kept as they are on disk. */
+	errcode_t err = ext2fs_write_inode2(e->fs, (ext2_ino_t)in->ino, EXT2_INODE(&in->raw),
+					    MIN(sizeof(in->raw), (size_t)e->inode_size), 0);
+
+	return ext4_errno(err, in->ino, "writing the inode");
+}
