@@ -68,6 +68,7 @@ static void ext4_close(struct imgfs_fs *fs)
 {
 	struct ext4_fs *e = EXT4(fs);
 
+	ext4_mmp_stop(e);	/* a no-op unless started; mmp.c */
 	if (e->fs)
 		ext2fs_free(e->fs);	/* read-only: nothing to flush */
 	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
