@@ -36,12 +36,14 @@ static void usage(FILE *out)
 		"       imgfs-mount -u [-l] DIR\n"
 		"\n"
 		"Mount the ext2/ext3/ext4 or XFS filesystem in IMAGE (a file or block device) on DIR,\n"
-		"read-only, served by a userspace server. Works as root or inside a user\n"
+		"read-only unless -o rw, served by a userspace server. Works as root or inside a user\n"
 		"namespace you own (unshare -Urm, podman unshare).\n"
 		"\n"
 		"Options:\n"
 		"  -o OPTIONS       comma-separated mount options:\n"
-		"                     ro             read-only (the default and only mode)\n"
+		"                     ro             read-only (the default)\n"
+		"                     rw             read-write (ext2/3/4 only; the image must be\n"
+		"                                    writable by you and in use by nobody else)\n"
 		"                     offset=BYTES   the filesystem starts at this byte offset\n"
 		"                     partition=N    the filesystem is partition N (GPT or MBR)\n"
 		"                     type=TYPE      auto (default), ext4, ext3, ext2 or xfs\n"
@@ -73,12 +75,12 @@ static int parse_mount_option(const char *key, const char *val, void *ctx)
 		log_err("%s", err.msg);
 	if (r <= 0)
 		return r;
-	if (!val && (!strcmp(key, "ro") || !strcmp(key, "nosuid") || !strcmp(key, "nodev") ||
-		     !strcmp(key, "defaults")))
+	if (!val && (!strcmp(key, "nosuid") || !strcmp(key, "nodev") || !strcmp(key, "defaults")))
 		return 0;
-	if (!val && !strcmp(key, "rw")) {
-		log_err("rw: read-write mounts are not supported yet; use ro");
-		return -ENOTSUP;
+	/* As mount(8): the last of ro and rw wins. */
+	if (!val && (!strcmp(key, "ro") || !strcmp(key, "rw"))) {
+		a->img.writable = key[1] == 'w';
+		return 0;
 	}
 	if (!val && !strcmp(key, "allow_other")) {
 		a->allow_other = true;
@@ -229,8 +231,9 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 		return r;
 	}
 	if (a->verbose)
-		log_info("%s: %s filesystem, %llu bytes at offset %llu", a->image, img->fstype,
-			 (unsigned long long)img->size, (unsigned long long)img->offset);
+		log_info("%s: %s filesystem, %llu bytes at offset %llu, %s", a->image, img->fstype,
+			 (unsigned long long)img->size, (unsigned long long)img->offset,
+			 img->writable ? "read-write" : "read-only");
 
 	if (!realpath(a->image, source))
 		snprintf(source, sizeof(source), "%s", a->image);
@@ -239,7 +242,7 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 	r = imgfs_mount_fuse(&(struct imgfs_mount_params){
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
-		.noexec = a->noexec, .read_only = true,
+		.noexec = a->noexec, .read_only = !a->img.writable,
 	}, &dev, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);

@@ -137,6 +137,7 @@ static int parse_item(const char *key, char *item, struct oci_mount *m, bool see
 	case K_MODE:
 		*mode = keys[i].word;
 		m->writable = !strcmp(item, "rw");
+		m->img.writable = m->writable;	/* the image is opened read-write too */
 		return 0;
 	case K_TYPE:
 		return parse_type(key, val, m, err);
@@ -196,9 +197,5 @@ int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 		return imgfs_error_set(err, EINVAL, "%s: missing target=<path in the container>", key);
 	if (imgfs_image_check_options(&m->img, &why) < 0)
 		return imgfs_error_set(err, EINVAL, "%s: %s", key, why.msg);
-	/* Valid annotations that ask for what imgfs cannot do yet. */
-	if (m->writable)
-		return imgfs_error_set(err, EOPNOTSUPP,
-				       "%s: rw: read-write mounts are not supported yet; use ro", key);
 	return 0;
 }

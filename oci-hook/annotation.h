@@ -27,8 +27,8 @@ struct oci_mount {
 	 * or ".." components, no trailing slash, never "/" itself.
 	 */
 	char *target;
-	bool writable;		/* always false for now: rw is refused */
-	struct imgfs_image_options img;	/* type=, offset=, partition= */
+	bool writable;		/* rw: a read-write mount (ro, the default: false) */
+	struct imgfs_image_options img;	/* type=, offset=, partition=; writable as above */
 };
 
 /*
@@ -41,8 +41,8 @@ bool oci_mount_key_is_ours(const char *key);
  * Parse the annotation @key = @value into @m (zeroed first; free it with
  * oci_mount_free() whether or not this succeeds).  Returns 0, or a negative
  * errno with @err holding one line that starts with @key: -EINVAL for a
- * malformed annotation, -EOPNOTSUPP for what is valid but not served yet
- * (rw).
+ * malformed annotation.  Whether the image can be served as asked (rw on
+ * XFS, an image in use) is only known once it is opened.
  */
 int oci_mount_parse(const char *key, const char *value, struct oci_mount *m,
 		    struct imgfs_error *err);

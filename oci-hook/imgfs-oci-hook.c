@@ -344,7 +344,7 @@ static _Noreturn void joiner(int sock, struct hook_mount *mounts, size_t n,
 		    imgfs_mount_fuse_at(&(struct imgfs_mount_params){
 			    .source = hm->source, .target = where, .fuse_fd = hm->fuse_fd,
 			    /* The container's root owns it; allow_other lets its other users in. */
-			    .uid = 0, .gid = 0, .allow_other = true, .read_only = true,
+			    .uid = 0, .gid = 0, .allow_other = true, .read_only = !hm->m.writable,
 		    }, target_fd, &dev, &err) < 0) {
 			imgfs_status_send(sock, JOIN_ERROR, err.msg);
 			goto undo;

@@ -68,8 +68,6 @@ expect_error "mount point is a file" "not a directory" \
 # Options.
 expect_error "unknown option" "unknown mount option 'bogus'" \
 	"$IMGFS_MOUNT" -o bogus "$good" "$mnt"
-expect_error "rw" "not supported yet" \
-	"$IMGFS_MOUNT" -o rw "$good" "$mnt"
 expect_error "bad offset" "offset=abc" \
 	"$IMGFS_MOUNT" -o offset=abc "$good" "$mnt"
 expect_error "bad listing_memory" "listing_memory=lots" \

@@ -475,7 +475,7 @@ oci_bad_annotations() {
 	bad_run $_m $_r "relative source refused" "$_k=source=images/test.ext4,target=/data" $_k
 	bad_run $_m $_r "missing source refused" "$_k=source=$OCI_IMAGES/missing.ext4,target=/data" $_k
 	bad_run $_m $_r "unknown key refused" "$_k=source=$OCI_IMG,target=/data,foo=bar" $_k foo
-	bad_run $_m $_r "rw refused (not supported)" "$_k=source=$OCI_IMG,target=/data,rw" $_k
+	bad_run $_m $_r "ro and rw together refused" "$_k=source=$OCI_IMG,target=/data,ro,rw" $_k rw
 	bad_run $_m $_r "type=xfs on an ext4 image refused" "$_k=source=$OCI_IMG,target=/data,type=xfs" $_k xfs
 }
 

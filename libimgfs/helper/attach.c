@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "attach.h"
+#include "exclusive.h"
 
 static void blkid_probep(blkid_probe *pr)
 {
@@ -193,12 +194,21 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 
 	if (opts->has_offset && opts->partition)
 		return imgfs_error_set(err, EINVAL, "offset= and partition= exclude each other");
-	/* A FIFO or a character device would hang the open or the probe: refuse it first. */
-	r = open_regular(path, opts->writable ? O_RDWR : O_RDONLY, true, &fd);
+	/*
+	 * A FIFO or a character device would hang the open or the probe:
+	 * refuse it first.  Read-write, a block device is claimed with
+	 * O_EXCL, as the kernel's own mounts do (regular files ignore it).
+	 */
+	r = open_regular(path, opts->writable ? O_RDWR | O_EXCL : O_RDONLY, true, &fd);
 	if (r == -EINVAL || r == -EISDIR)
 		return imgfs_error_set(err, EINVAL,
 				       "%s: not a regular file or block device: give an image file or a disk",
 				       path);
+	if (r == -EBUSY && opts->writable)
+		return imgfs_exclusive_busy(path, err);
+	if (opts->writable && (r == -EACCES || r == -EPERM || r == -EROFS))
+		return imgfs_error_set(err, -r, "%s: cannot open read-write: %s; mount it with -o ro",
+				       path, strerror(-r));
 	if (r < 0)
 		return imgfs_error_set(err, -r, "%s: %s", path, strerror(-r));
 	if (fstat(fd, &st) < 0)
@@ -226,6 +236,13 @@ int imgfs_image_open(const char *path, const struct imgfs_image_options *opts,
 			return r;
 	}
 	r = probe_fstype(img, opts->fstype, err);
+	if (r < 0)
+		return r;
+	/* The server would refuse too, but only after the user waited for it. */
+	if (img->writable && imgfs_fstype_kind(img->fstype) == IMGFS_FS_XFS)
+		return imgfs_error_set(err, EROFS, "%s: XFS is served read-only; mount it with -o ro",
+				       path);
+	r = imgfs_exclusive_claim(img, err);
 	if (r < 0)
 		return r;
 	img->data_fd = reopen_for_data(img->fd, img->writable);

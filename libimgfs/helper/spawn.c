@@ -127,6 +127,8 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 	argv[argc++] = offset_arg;
 	argv[argc++] = size_arg;
 	argv[argc++] = source_arg;
+	if (p->img->writable)
+		argv[argc++] = "--rw";	/* the server checks that its descriptors are */
 	if (p->foreground)
 		argv[argc++] = "--foreground";
 	if (p->debug)

@@ -68,10 +68,11 @@ static void ext4_close(struct imgfs_fs *fs)
 {
 	struct ext4_fs *e = EXT4(fs);
 
-	if (e->fs) {
+	if (e->fs)
 		ext4_rw_finish(e);
+	ext4_mmp_stop(e);	/* after the last write; a no-op unless started (mmp.c) */
+	if (e->fs)
 		ext2fs_free(e->fs);	/* flushed above, if it was read-write */
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
 		free(e->dircache[i].data);
 	ext4_zones_free(e);

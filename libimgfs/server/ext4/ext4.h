@@ -29,6 +29,9 @@
 #include "byteorder.h"
 #include "fs.h"
 
+struct ext4_mmp;
+struct imgfs_error;
+
 struct ext4_fs {
 	struct imgfs_fs base;		/* first: what fs.h hands out */
 	ext2_filsys fs;
@@ -81,6 +84,13 @@ struct ext4_fs {
 	/* Read-write mounts (rw.c). */
 	bool rw;			/* writes are served: bitmaps loaded, marks made */
 	uint16_t mount_state;		/* s_state as found at mount, restored at unmount */
+
+	/*
+	 * mmp.c: multi-mount protection of a read-write mount, NULL when the
+	 * filesystem has no mmp feature, is read-only or ext4_mmp_start()
+	 * was not called.  Kept last in the struct: added with read-write.
+	 */
+	struct ext4_mmp *mmp;
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -143,6 +153,26 @@ bool ext4_blocks_ok(const struct ext4_fs *e, uint64_t ino, uint64_t pblk, uint64
  */
 int ext4_errno(errcode_t err, uint64_t ino, const char *what);
 const char *ext4_strerror(errcode_t code);
+
+/*
+ * mmp.c: multi-mount protection, as the kernel's ext4_multi_mount_protect.
+ * The filesystem is opened with EXT2_FLAG_SKIP_MMP (libext2fs's own opens
+ * the device by path with O_DIRECT, which the sandbox forbids); these read
+ * and write the MMP block through the image descriptor instead.
+ *
+ * ext4_mmp_start: for a read-write image (e->base.img writable, e->fs and
+ * e->base.img set) with the mmp feature, take the filesystem over: refuse
+ * with -EBUSY and a message naming the holder if e2fsck or another node has
+ * it, else write our sequence and start the thread that keeps updating
+ * it.  Takes 5 s or more (the kernel's waits); 0 at once without mmp.
+ * ext4_mmp_lost: someone else rewrote the block since; the thread stopped
+ * writing it, and the backend must stop writing the filesystem (EROFS).
+ * ext4_mmp_stop: at unmount, after the last write: stop the thread and
+ * mark the block clean (unless lost).  Safe to call without a start.
+ */
+int ext4_mmp_start(struct ext4_fs *e, struct imgfs_error *err);
+bool ext4_mmp_lost(struct ext4_fs *e);
+void ext4_mmp_stop(struct ext4_fs *e);
 
 /* io.c: an io_manager that preads the image fd; see io.c for the name format. */
 extern io_manager imgfs_io_manager;

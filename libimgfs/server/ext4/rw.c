@@ -67,6 +67,10 @@ int ext4_rw_start(struct ext4_fs *e, struct imgfs_error *err)
 	r = check_rw_features(e, path, err);
 	if (r < 0)
 		return r;
+	/* Before the first write: another node may have the filesystem. */
+	r = ext4_mmp_start(e, err);
+	if (r < 0)
+		return r;
 	code = ext2fs_read_bitmaps(e->fs);
 	if (code == EXT2_ET_NO_MEMORY)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
@@ -140,5 +144,10 @@ int ext4_may_write(struct ext4_fs *e)
 		return -EROFS;
 	if (atomic_load(&e->base.writes_stopped))
 		return -EROFS;
+	if (ext4_mmp_lost(e)) {
+		/* Another node wrote the MMP block: it may be writing too. */
+		imgfs_fs_stop_writes(&e->base);
+		return -EROFS;
+	}
 	return 0;
 }
