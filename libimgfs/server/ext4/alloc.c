@@ -276,6 +276,16 @@ static errcode_t replace_fixed(ext2_extent_handle_t h, struct ext2fs_extent *x)
 	return err ? err : ext2fs_extent_fix_parents(h);
 }
 
+errcode_t ext4_extent_delete_fixed(ext2_extent_handle_t h)
+{
+	errcode_t err = ext2fs_extent_delete(h, 0);
+
+	if (!err)
+		err = ext2fs_extent_fix_parents(h);
+	/* The tree's last extent is gone: no parents to fix. */
+	return err == EXT2_ET_NO_CURRENT_NODE ? 0 : err;
+}
+
 /*
  * Fold the written extent @x (current in @h) into a written neighbour it
  * continues: the previous extent grows over it, or it grows over the
@@ -293,9 +303,7 @@ static errcode_t merge_written(ext2_extent_handle_t h, struct ext2fs_extent x)
 		/* Drop @x, then let the previous extent cover it. */
 		err = ext2fs_extent_goto(h, x.e_lblk);
 		if (!err)
-			err = ext2fs_extent_delete(h, 0);
-		if (!err)
-			err = ext2fs_extent_fix_parents(h);
+			err = ext4_extent_delete_fixed(h);
 		if (!err)
 			err = ext2fs_extent_goto(h, n.e_lblk);
 		if (err)
@@ -316,9 +324,7 @@ static errcode_t merge_written(ext2_extent_handle_t h, struct ext2fs_extent x)
 		return 0;
 	if (err || !mergeable(&x, &n))
 		return err;
-	err = ext2fs_extent_delete(h, 0);
-	if (!err)
-		err = ext2fs_extent_fix_parents(h);
+	err = ext4_extent_delete_fixed(h);
 	if (!err)
 		err = ext2fs_extent_goto(h, x.e_lblk);
 	if (err)

@@ -219,6 +219,8 @@ int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 
 /* alloc.c: allocating file blocks (read-write mounts; under the lock). */
 void ext4_extent_freep(ext2_extent_handle_t *h);
+/* Delete @h's current extent and fix the keys above it. */
+errcode_t ext4_extent_delete_fixed(ext2_extent_handle_t h);
 /* ext4_errno, except that a full bitmap is -ENOSPC. */
 int ext4_alloc_errno(errcode_t err, uint64_t ino, const char *what);
 /*
