@@ -257,7 +257,7 @@ static bool fsck_clean(const char *img, const char *what)
 		diag("%s", out);
 	} else {
 		/* Its summary line: files and blocks in use. */
-		char *sum = strstr(out, " files, ");
+		char *sum = strstr(out, " files (");
 
 		while (sum && sum > out && sum[-1] != '\n')
 			sum--;

@@ -12,6 +12,9 @@
  * statfs, info), io.c (io_manager over the image fd), inode.c (inodes,
  * getattr, readlink), map.c (block mapping, iomap), dir.c (directory
  * blocks, readdir, linear lookup), htree.c (indexed lookup), xattr.c.
+ * Writing file data: alloc.c (allocation, unwritten to written),
+ * write.c (the engine's write side), inline.c (inline files),
+ * truncate.c (freeing blocks, truncate), falloc.c (fallocate).
  *
  * Locking: libext2fs is not thread-safe, so every op takes the fs's one
  * mutex around everything it does (EXT4_LOCK).  The mutex is recursive so
