@@ -54,9 +54,9 @@ struct model {
 	uint64_t size, cap;
 };
 
-enum { F_SEQ, F_HOLES, F_TRUNC, F_FALLOC, F_PUNCH, F_ZERO, F_SMALL, F_TINY, NFILES };
+enum { F_SEQ, F_HOLES, F_TRUNC, F_FALLOC, F_PUNCH, F_ZERO, F_SMALL, F_TINY, F_FRAG, NFILES };
 static const char *const file_names[NFILES] = { "seq", "holes", "trunc", "falloc", "punch",
-						"zero", "small", "tiny" };
+						"zero", "small", "tiny", "frag" };
 
 static void model_reserve(struct model *m, uint64_t size)
 {
@@ -433,6 +433,24 @@ static void workload(struct imgfs_fs *fs, const struct variant *v, struct model 
 		       -EOPNOTSUPP, "%s: zero: EOPNOTSUPP on a block-mapped file", v->name);
 	}
 
+	/*
+	 * Every other block of a preallocated run: 1200 alternating written
+	 * and unwritten extents, a tree below the inode with several leaves.
+	 * Then the gaps: each write merges three extents into one, across
+	 * leaves too, emptying leaves; truncating frees what is left.
+	 */
+	if (v->extents)
+		is_int(do_fallocate(fs, &f[F_FRAG], FALLOC_FL_KEEP_SIZE, 0, 1200 * bs), 0,
+		       "%s: frag: 1200 blocks preallocated", v->name);
+	r = 0;
+	for (uint64_t b = 0; b < 1200 && r == 0; b += 2)
+		r = do_write(fs, &f[F_FRAG], b * bs + 1, bs - 2);
+	is_int(r, 0, "%s: frag: every other block written", v->name);
+	for (uint64_t b = 1; b < 1200 && r == 0; b += 2)
+		r = do_write(fs, &f[F_FRAG], b * bs, bs);
+	is_int(r, 0, "%s: frag: the gaps filled", v->name);
+	is_int(do_truncate(fs, &f[F_FRAG], 1100 * bs + 5), 0, "%s: frag: truncated", v->name);
+
 	/* Small files: inline while they fit, then out into a block. */
 	is_int(do_write(fs, &f[F_TINY], 0, 10), 0, "%s: tiny: 10 bytes", v->name);
 	is_int(do_write(fs, &f[F_TINY], 12, 30), 0, "%s: tiny: 30 more after a gap", v->name);
@@ -498,6 +516,10 @@ static void test_variant(const struct variant *v)
 	if (v->extents) {
 		ok(all >= 1 && all <= 3 && unwritten == 0, "%s: seq is %u extents, all written",
 		   v->name, all);
+		count_extents(img, "frag", &all, &unwritten);
+		diag("%s: debugfs: frag (filled in two passes) has %u extents, %u unwritten", v->name,
+		     all, unwritten);
+		ok(all <= 4 && unwritten == 0, "%s: frag's pieces merged again", v->name);
 		count_extents(img, "falloc", &all, &unwritten);
 		diag("%s: debugfs: falloc has %u extents, %u unwritten", v->name, all, unwritten);
 		ok(unwritten >= 2, "%s: falloc keeps unwritten extents", v->name);
