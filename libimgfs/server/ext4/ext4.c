@@ -117,14 +117,17 @@ static int ext4_fsync(struct imgfs_fs *fs, uint64_t ino, bool datasync)
 }
 
 const struct imgfs_write_ops ext4_write_ops = {
+	.fallocate = ext4_fallocate,
 	.fsync = ext4_fsync,
 	.syncfs = ext4_syncfs,
 };
 
 static const struct imgfs_iomap_ops ext4_iomap_ops = {
 	.iomap_begin = ext4_iomap_begin,
+	.ioend = ext4_ioend,
 	.has_inline = ext4_has_inline,
 	.read_inline = ext4_read_inline,
+	.write_inline = ext4_write_inline,
 };
 
 /* Largest file size the kernel allows for extent-mapped files (ext4_max_size()). */

@@ -12,6 +12,9 @@
  * statfs, info), io.c (io_manager over the image fd), inode.c (inodes,
  * getattr, readlink), map.c (block mapping, iomap), dir.c (directory
  * blocks, readdir, linear lookup), htree.c (indexed lookup), xattr.c.
+ * Writing file data: alloc.c (allocation, unwritten to written),
+ * write.c (the engine's write side), inline.c (inline files),
+ * truncate.c (freeing blocks, truncate), falloc.c (fallocate).
  *
  * Locking: libext2fs is not thread-safe, so every op takes the fs's one
  * mutex around everything it does (EXT4_LOCK).  The mutex is recursive so
@@ -246,6 +249,60 @@ int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t l
 int ext4_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
 int ext4_read_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, void *buf,
 		     size_t len, size_t *done);
+
+/* alloc.c: allocating file blocks (read-write mounts; under the lock). */
+void ext4_extent_freep(ext2_extent_handle_t *h);
+/* Delete @h's current extent and fix the keys above it. */
+errcode_t ext4_extent_delete_fixed(ext2_extent_handle_t h);
+/* ext4_errno, except that a full bitmap is -ENOSPC. */
+int ext4_alloc_errno(errcode_t err, uint64_t ino, const char *what);
+/*
+ * Make sure logical block @lblk of @in (extent or block-mapped) has a
+ * block, allocating up to @count contiguous ones from @lblk if it is a
+ * hole, near the blocks before it.  *@map is the run holding @lblk (it
+ * may start before it when it existed); *@fresh says it was allocated now:
+ * unwritten in extent files, mapped in block-mapped ones.  @in is written.
+ */
+int ext4_alloc_blocks(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk, uint64_t count,
+		      struct ext4_map *map, bool *fresh);
+/* Mark the unwritten extents in blocks [@lblk, +@count) of @in written; @in is written. */
+int ext4_convert_written(struct ext4_fs *e, struct ext4_inode *in, uint64_t lblk, uint64_t count);
+
+/* write.c: the engine's write side (fs.h). */
+/* iomap_begin with IMGFS_IOMAP_OP_WRITE: allocate what is missing. */
+int ext4_iomap_write(struct ext4_fs *e, uint64_t ino, uint64_t pos, uint64_t len,
+		     struct imgfs_iomap *map);
+int ext4_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+	       unsigned ioend_flags, int error, uint64_t *newsize);
+
+/* inline.c: writing inline-data files (under the lock). */
+/* How many bytes @in could keep inline: i_block plus the room for system.data. */
+int ext4_inline_capacity(struct ext4_fs *e, struct ext4_inode *in, size_t *cap);
+/* Move @in's inline bytes to a block of their own (extents if the filesystem has them). */
+int ext4_inline_convert(struct ext4_fs *e, struct ext4_inode *in);
+/* Zero @in's inline bytes from @size on (shrinking); i_size is the caller's. */
+int ext4_inline_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
+int ext4_write_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const void *buf,
+		      size_t len);
+
+/* truncate.c */
+/*
+ * Set the size of regular file @in to @size as truncate(2) does: blocks
+ * past it are freed (preallocated ones too), the tail of its last block
+ * is zeroed on disk; growing leaves a hole.  mtime and ctime become now
+ * when the size changes (setattr may set them after).  Takes the lock;
+ * @in is written.
+ */
+int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
+/* Zero bytes [@pos, +@len) of @in on disk where they are written (not holes or unwritten). */
+int ext4_zero_bytes(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos, uint64_t len);
+/* Free logical blocks [@first, @last] of @in (~0: to the end). */
+int ext4_free_blocks(struct ext4_fs *e, struct ext4_inode *in, uint64_t first, uint64_t last);
+/* Set i_size (and large_file if it needs it); the inode is the caller's to write. */
+int ext4_set_size(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
+
+/* falloc.c */
+int ext4_fallocate(struct imgfs_fs *fs, uint64_t ino, int mode, uint64_t pos, uint64_t len);
 
 /* dir.c */
 /*

@@ -454,10 +454,10 @@ int ext4_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t l
 	struct ext4_map m;
 	int r;
 
-	if (opflags & IMGFS_IOMAP_OP_WRITE)
-		return -EROFS;
 	if (pos > (uint64_t)INT64_MAX)
 		return -EINVAL;
+	if (opflags & IMGFS_IOMAP_OP_WRITE)
+		return ext4_iomap_write(e, ino, pos, len, map);
 	EXT4_LOCK(e);
 	r = ext4_inode_read(e, ino, &in);
 	if (r < 0)

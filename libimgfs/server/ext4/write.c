@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The data write path, as the mapping engine drives it (fs.h): map a
+ * range for writing (allocating unwritten extents over holes), then, once
+ * the engine has written the data, mark it written and raise i_size.
+ *
+ * Unwritten until written: a crash between allocation and ioend leaves
+ * blocks that read as zeros, never another file's old data.  Block-mapped
+ * files have no such state: their new blocks are MAPPED and F_NEW, and the
+ * engine zeroes what it does not write of them.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "ext4.h"
+
+/* Inline files: write in place while the bytes fit the inode, else move them to a block. */
+static int map_inline_write(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos,
+			    uint64_t len, struct imgfs_iomap *map, bool *done)
+{
+	size_t cap;
+	int r;
+
+	*done = false;
+	r = ext4_inline_capacity(e, in, &cap);
+	if (r < 0)
+		return r;
+	if (pos < cap && len <= cap - pos) {
+		*map = (struct imgfs_iomap){ .offset = 0, .length = cap,
+					     .addr = IMGFS_IOMAP_NULL_ADDR,
+					     .type = IMGFS_IOMAP_INLINE };
+		*done = true;
+		return 0;
+	}
+	return ext4_inline_convert(e, in);
+}
+
+int ext4_iomap_write(struct ext4_fs *e, uint64_t ino, uint64_t pos, uint64_t len,
+		     struct imgfs_iomap *map)
+{
+	struct ext4_inode in;
+	struct ext4_map m;
+	uint64_t first, last;
+	bool fresh, done;
+	int r;
+
+	EXT4_LOCK(e);
+	r = ext4_may_write(e);
+	if (r < 0)
+		return r;
+	r = ext4_inode_read(e, ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(in.raw.i_mode))
+		return -EINVAL;
+	if (pos >= e->base.max_file_size)
+		return -EFBIG;
+	len = MIN(MAX(len, 1), e->base.max_file_size - pos);
+
+	if (in.raw.i_flags & EXT4_INLINE_DATA_FL) {
+		r = map_inline_write(e, &in, pos, len, map, &done);
+		if (r < 0 || done)
+			return r;
+	}
+	first = pos >> e->blockbits;
+	last = (pos + len - 1) >> e->blockbits;
+	r = ext4_alloc_blocks(e, &in, first, last - first + 1, &m, &fresh);
+	if (r < 0)
+		return r;
+	map->offset = m.lblk << e->blockbits;
+	map->length = m.len << e->blockbits;
+	map->addr = m.pblk << e->blockbits;
+	map->type = m.unwritten ? IMGFS_IOMAP_UNWRITTEN : IMGFS_IOMAP_MAPPED;
+	map->flags = fresh ? IMGFS_IOMAP_F_NEW | IMGFS_IOMAP_F_DIRTY : 0;
+	return 0;
+}
+
+int ext4_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+	       unsigned ioend_flags, int error, uint64_t *newsize)
+{
+	struct ext4_fs *e = EXT4(fs);
+	struct ext4_inode in;
+	int r;
+
+	EXT4_LOCK(e);
+	r = ext4_may_write(e);
+	if (r < 0)
+		return r;
+	r = ext4_inode_read(e, ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(in.raw.i_mode))
+		return -EINVAL;
+	*newsize = ext4_inode_size(e, &in);
+	/* A failed write leaves its blocks unwritten (zeros) and the size as it was. */
+	if (error < 0 || len == 0)
+		return 0;
+	if (pos > e->base.max_file_size || len > e->base.max_file_size - pos)
+		return -EFBIG;
+	if ((ioend_flags & IMGFS_IOEND_UNWRITTEN) && !(in.raw.i_flags & EXT4_INLINE_DATA_FL)) {
+		uint64_t first = pos >> e->blockbits;
+		uint64_t last = (pos + len - 1) >> e->blockbits;
+
+		r = ext4_convert_written(e, &in, first, last - first + 1);
+		if (r < 0)
+			return r;
+	}
+	if ((ioend_flags & IMGFS_IOEND_APPEND) && pos + len > *newsize) {
+		r = ext4_set_size(e, &in, pos + len);
+		if (r < 0)
+			return r;
+		*newsize = pos + len;
+	}
+	ext4_inode_touch(&in, EXT4_TOUCH_MTIME | EXT4_TOUCH_CTIME);
+	return ext4_inode_write(e, &in);
+}
