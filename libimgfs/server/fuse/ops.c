@@ -43,9 +43,12 @@ static struct imgfs_fuse *fuse_of(fuse_req_t req)
  * - No HANDLE_KILLPRIV: the kernel clears setuid/setgid itself on write,
  *   truncate and chown, with a SETATTR of the mode (libfuse 3.14 does not
  *   tell a WRITE handler that it should).
- * - The writeback cache, where asked for (conn.h): writes are gathered in
- *   the page cache and reach us as page-sized WRITEs at writeback; the
- *   kernel then keeps the size and mtime, and sends them in SETATTR.
+ * - The writeback cache, unless --no-writeback-cache (conn.h): writes
+ *   are gathered in the page cache and reach us at writeback; the kernel
+ *   then keeps the size and mtime, and sends them in SETATTR.  Measured
+ *   (2 cores, busy): 256 MiB in 4 KiB writes + fsync 2.8-4.9 s with it,
+ *   7.0-9.3 s without; in 1 MiB writes and an untar of 9k files, the same
+ *   within noise.  Sizes and mtimes came out right either way.
  */
 static void init_rw(struct imgfs_fuse *f, struct fuse_conn_info *conn)
 {
