@@ -48,6 +48,7 @@ struct server_args {
 	const char *seccomp_policy;
 	bool foreground, debug, verbose, no_sandbox;
 	bool rw;		/* the image descriptor is open read-write: serve writes */
+	bool no_writeback_cache;	/* rw: every write goes to the server as it is made */
 };
 
 static void usage(FILE *out)
@@ -76,7 +77,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
 	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY,
-	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID, OPT_RW };
+	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID, OPT_RW, OPT_NO_WRITEBACK_CACHE };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -92,6 +93,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "iomap-upsert-batch", required_argument, NULL, OPT_IOMAP_UPSERT_BATCH },
 		{ "test-iomap-backing-id", required_argument, NULL, OPT_TEST_IOMAP_BACKING_ID },
 		{ "rw", no_argument, NULL, OPT_RW },
+		{ "no-writeback-cache", no_argument, NULL, OPT_NO_WRITEBACK_CACHE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -117,6 +119,7 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_SECCOMP_POLICY: a->seccomp_policy = optarg; break;
 		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
 		case OPT_RW: a->rw = true; break;
+		case OPT_NO_WRITEBACK_CACHE: a->no_writeback_cache = true; break;
 		case OPT_LISTING_MEMORY: r = parse_u64(optarg, &a->listing_memory); break;
 		case OPT_IOMAP_UPSERT_BATCH:
 			r = parse_u64(optarg, &v) < 0 || v > 4096 ? -EINVAL : 0;
@@ -246,6 +249,7 @@ int main(int argc, char **argv)
 		.on_init_ctx = &a.status_fd,
 		.iomap_upsert_batch = a.iomap_upsert_batch,
 		.test_iomap_backing_id = a.test_iomap_backing_id,
+		.no_writeback_cache = a.no_writeback_cache,
 	}, &session);
 	if (r < 0)
 		return fail(a.status_fd, "cannot set up the FUSE session");

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "fs.h"
@@ -30,6 +31,14 @@ struct fake_fs {
 	struct imgfs_iomap ended;	/* what iomap_end was given, */
 	uint64_t ended_written;		/* and the bytes it was told were written */
 	unsigned ends;
+	/* The write side: what ioend and write_inline were told. */
+	unsigned ioends, ioend_flags;
+	uint64_t ioend_pos, ioend_len, size;
+	int ioend_error;
+	unsigned inlines;
+	int inline_result;
+	useconds_t begin_delay;		/* widens the window two racing writes share */
+	pthread_mutex_t lock;		/* the script changes under concurrent writes */
 };
 
 static int fake_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
@@ -38,13 +47,19 @@ static int fake_iomap_begin(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uin
 	struct fake_fs *f = container_of(fs, struct fake_fs, fs);
 	struct script *s = f->script;
 
+	pthread_mutex_lock(&f->lock);
 	f->begins++;
 	for (int i = 0; i < s->count; i++) {
 		if (pos >= s->maps[i].offset && pos < s->maps[i].offset + s->maps[i].length) {
 			*map = s->maps[i];
+			pthread_mutex_unlock(&f->lock);
+			/* The mapping is handed out; another write may come for it meanwhile. */
+			if ((opflags & IMGFS_IOMAP_OP_WRITE) && f->begin_delay)
+				usleep(f->begin_delay);
 			return 0;
 		}
 	}
+	pthread_mutex_unlock(&f->lock);
 	/* Deliberately wrong: the engine must catch a mapping that misses pos. */
 	*map = (struct imgfs_iomap){ .offset = pos + 1, .length = 1, .type = IMGFS_IOMAP_HOLE };
 	return 0;
@@ -72,6 +87,44 @@ static int fake_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint6
 	return 0;
 }
 
+/* Converts the written mapping as a backend would, and keeps a size. */
+static int fake_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
+		      unsigned flags, int error, uint64_t *newsize)
+{
+	struct fake_fs *f = container_of(fs, struct fake_fs, fs);
+	struct script *s = f->script;
+
+	pthread_mutex_lock(&f->lock);
+	f->ioends++;
+	f->ioend_flags = flags;
+	f->ioend_pos = pos;
+	f->ioend_len = len;
+	f->ioend_error = error;
+	if (error == 0) {
+		for (int i = 0; i < s->count; i++) {
+			if (s->maps[i].type != IMGFS_IOMAP_INLINE &&
+			    pos >= s->maps[i].offset && pos < s->maps[i].offset + s->maps[i].length) {
+				s->maps[i].type = IMGFS_IOMAP_MAPPED;
+				s->maps[i].flags &= (uint16_t)~IMGFS_IOMAP_F_NEW;
+			}
+		}
+		if ((flags & IMGFS_IOEND_APPEND) && pos + len > f->size)
+			f->size = pos + len;
+	}
+	*newsize = f->size;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+static int fake_write_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const void *buf,
+			     size_t len)
+{
+	struct fake_fs *f = container_of(fs, struct fake_fs, fs);
+
+	f->inlines++;
+	return f->inline_result;
+}
+
 static int fake_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline)
 {
 	*has_inline = ino == 13;
@@ -87,7 +140,12 @@ static const struct imgfs_iomap_ops fake_iomap_ops = {
 	.iomap_end = fake_iomap_end,
 	.has_inline = fake_has_inline,
 	.read_inline = fake_read_inline,
+	.ioend = fake_ioend,
+	.write_inline = fake_write_inline,
 };
+
+/* No op is called through it: the engine only asks whether there is a table. */
+static const struct imgfs_write_ops fake_write_ops;
 
 static unsigned char image_byte(uint64_t pos)
 {
@@ -311,10 +369,202 @@ static void test_engine(struct fake_fs *f)
 	imgfs_image_close(img);
 }
 
+
+/* The image bytes at filesystem byte @addr, read back. */
+static void image_read(struct fake_fs *f, uint64_t addr, void *buf, size_t len)
+{
+	if (read_full(f->fs.img->data_fd, buf, len, (off_t)addr) < 0)
+		memset(buf, 0xee, len);
+}
+
+static bool all_bytes(const unsigned char *p, size_t len, unsigned char c)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+static bool image_untouched(struct fake_fs *f, uint64_t addr, size_t len)
+{
+	unsigned char buf[4 * BS];
+
+	image_read(f, addr, buf, len);
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != image_byte(addr + i))
+			return false;
+	return true;
+}
+
+static void fake_reset(struct fake_fs *f, struct script *s, uint64_t size)
+{
+	f->script = s;
+	f->size = size;
+	f->ioends = f->inlines = 0;
+	f->ioend_flags = 0;
+	f->ioend_error = 0;
+	f->inline_result = 0;
+	f->begin_delay = 0;
+}
+
+/*
+ * The write path: bytes land at the mapping's place, new and unwritten
+ * blocks are zero-padded to their edges and nothing outside them is
+ * touched, ioend hears of every mapping written, and what cannot take
+ * bytes is refused.
+ */
+static void test_write(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = {
+			{ 0, 2 * BS, 10 * BS, IMGFS_IOMAP_MAPPED, 0 },
+			{ 2 * BS, 2 * BS, 20 * BS, IMGFS_IOMAP_UNWRITTEN, 0 },
+			{ 4 * BS, 2 * BS, 30 * BS, IMGFS_IOMAP_MAPPED, IMGFS_IOMAP_F_NEW },
+			{ 6 * BS, 2 * BS, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_HOLE, 0 },
+			{ 8 * BS, 60, IMGFS_IOMAP_NULL_ADDR, IMGFS_IOMAP_INLINE, 0 },
+		},
+		.count = 5,
+	};
+	unsigned char data[3 * BS], got[4 * BS];
+	uint64_t newsize = 0;
+	ssize_t n;
+
+	memset(data, 0xab, sizeof(data));
+	f->fs.write_ops = &fake_write_ops;
+	fake_reset(f, &s, 2 * BS);
+
+	/* An overwrite of written blocks: only the bytes. */
+	n = imgfs_iomap_write(&f->fs, 12, 100, data, 300, 0, &newsize);
+	image_read(f, 10 * BS, got, BS);
+	ok(n == 300 && all_bytes(got + 100, 300, 0xab) && image_untouched(f, 10 * BS, 100) &&
+	   image_untouched(f, 10 * BS + 400, BS - 400),
+	   "write into a mapped block puts the bytes there and nothing else");
+	ok(f->ioends == 1 && f->ioend_flags == IMGFS_IOEND_APPEND && f->ioend_pos == 100 &&
+	   f->ioend_len == 300 && newsize == 2 * BS,
+	   "... and ioend hears of it, to append, with nothing to convert");
+
+	/* Into an unwritten extent, mid-block: zeros around, up to the block's edges. */
+	n = imgfs_iomap_write(&f->fs, 12, 2 * BS + 200, data, 100, 0, &newsize);
+	image_read(f, 20 * BS, got, 2 * BS);
+	ok(n == 100 && all_bytes(got, 200, 0) && all_bytes(got + 200, 100, 0xab) &&
+	   all_bytes(got + 300, BS - 300, 0) && image_untouched(f, 21 * BS, BS),
+	   "write into an unwritten block zero-pads that block and leaves the next alone");
+	ok(f->ioend_flags == (IMGFS_IOEND_UNWRITTEN | IMGFS_IOEND_APPEND) &&
+	   f->ioend_pos == 2 * BS + 200 && f->ioend_len == 100 && newsize == 2 * BS + 300,
+	   "... ioend converts it and raises the size");
+	n = imgfs_iomap_write(&f->fs, 12, 2 * BS + 500, data, 10, 0, &newsize);
+	image_read(f, 20 * BS, got, BS);
+	ok(n == 10 && all_bytes(got + 200, 100, 0xab) && all_bytes(got + 300, 200, 0) &&
+	   all_bytes(got + 500, 10, 0xab), "a second write into the converted block keeps the first");
+
+	/* A new extent, across a block boundary, unaligned at both ends. */
+	n = imgfs_iomap_write(&f->fs, 12, 4 * BS + 700, data, BS, 0, &newsize);
+	image_read(f, 30 * BS, got, 2 * BS);
+	ok(n == BS && all_bytes(got, 700, 0) && all_bytes(got + 700, BS, 0xab) &&
+	   all_bytes(got + 700 + BS, BS - 700, 0),
+	   "write into new blocks zero-pads the first and last block");
+	ok(f->ioend_flags == IMGFS_IOEND_APPEND && newsize == 5 * BS + 700,
+	   "... new written blocks need no conversion");
+
+	/* Across two mappings: two ioends, one count. */
+	s.maps[1].type = IMGFS_IOMAP_UNWRITTEN;
+	f->ioends = 0;
+	n = imgfs_iomap_write(&f->fs, 12, 2 * BS - 100, data, 300, 0, &newsize);
+	image_read(f, 10 * BS + 2 * BS - 100, got, 100);
+	ok(n == 300 && f->ioends == 2 && all_bytes(got, 100, 0xab),
+	   "a write across two mappings writes both and ends each");
+
+	/* Inline data goes to the backend; E2BIG there is a backend failure. */
+	n = imgfs_iomap_write(&f->fs, 12, 8 * BS + 5, data, 20, 0, &newsize);
+	ok(n == 20 && f->inlines == 1, "inline mappings are written through write_inline");
+	f->inline_result = -E2BIG;
+	is_int(imgfs_iomap_write(&f->fs, 12, 8 * BS + 5, data, 20, 0, &newsize), -EIO,
+	       "inline data that does not fit is EIO (the backend should have moved it out)");
+	f->inline_result = 0;
+
+	/* A hole handed out for a write: nothing written, ioend told of the failure. */
+	f->ioends = 0;
+	is_int(imgfs_iomap_write(&f->fs, 12, 6 * BS, data, 10, 0, &newsize), -EIO,
+	       "a hole given for a write is EIO");
+	ok(f->ioends == 1 && f->ioend_error == -EIO, "... and ioend is told the write failed");
+	n = imgfs_iomap_write(&f->fs, 12, 6 * BS - 10, data, 30, 0, &newsize);
+	is_int(n, 10, "a write that fails after some bytes returns the bytes written");
+
+	/* The limits. */
+	f->fs.max_file_size = 7 * BS;
+	is_int(imgfs_iomap_write(&f->fs, 12, 7 * BS, data, 1, 0, &newsize), -EFBIG,
+	       "a write at the largest size is EFBIG");
+	s.maps[3].type = IMGFS_IOMAP_UNWRITTEN;
+	s.maps[3].addr = 40 * BS;
+	is_int(imgfs_iomap_write(&f->fs, 12, 7 * BS - 10, data, 100, 0, &newsize), 10,
+	       "a write across the largest size is cut there");
+	f->fs.max_file_size = UINT64_MAX;
+
+	atomic_store(&f->fs.writes_stopped, true);
+	is_int(imgfs_iomap_write(&f->fs, 12, 0, data, 10, 0, &newsize), -EROFS,
+	       "once writes stopped, a write is EROFS");
+	atomic_store(&f->fs.writes_stopped, false);
+	f->fs.write_ops = NULL;
+	f->begins = 0;
+	is_int(imgfs_iomap_write(&f->fs, 12, 0, data, 10, 0, &newsize), -EROFS,
+	       "a write to a read-only backend is EROFS");
+	ok(f->begins == 0, "... and the backend is not asked");
+}
+
+struct racer {
+	struct fake_fs *f;
+	uint64_t pos;
+	unsigned char c;
+};
+
+static void *race_write(void *arg)
+{
+	struct racer *r = arg;
+	unsigned char data[BS / 2];
+	uint64_t newsize;
+
+	memset(data, r->c, sizeof(data));
+	imgfs_iomap_write(&r->f->fs, 12, r->pos, data, sizeof(data), 0, &newsize);
+	return NULL;
+}
+
+/*
+ * Two writes into halves of one unwritten block, with the mapping
+ * handed out slowly: without the engine's per-inode lock both would see
+ * the block unwritten and each would pad zeros over the other's half.
+ */
+static void test_write_race(struct fake_fs *f)
+{
+	struct script s = {
+		.maps = { { 0, BS, 50 * BS, IMGFS_IOMAP_UNWRITTEN, 0 } },
+		.count = 1,
+	};
+	struct racer a = { f, 0, 0x11 }, b = { f, BS / 2, 0x22 };
+	unsigned char got[BS];
+	pthread_t ta, tb;
+
+	f->fs.write_ops = &fake_write_ops;
+	fake_reset(f, &s, 0);
+	f->begin_delay = 20000;
+	pthread_create(&ta, NULL, race_write, &a);
+	pthread_create(&tb, NULL, race_write, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	image_read(f, 50 * BS, got, BS);
+	ok(all_bytes(got, BS / 2, 0x11) && all_bytes(got + BS / 2, BS / 2, 0x22),
+	   "two writes into one unwritten block both survive");
+	f->fs.write_ops = NULL;
+	f->begin_delay = 0;
+}
+
 int main(void)
 {
 	struct imgfs_image *img = NULL;
-	struct fake_fs f = { .fs = { .ops = &fake_ops, .iomap_ops = &fake_iomap_ops, .block_size = BS } };
+	struct fake_fs f = {
+		.fs = { .ops = &fake_ops, .iomap_ops = &fake_iomap_ops, .block_size = BS,
+			.max_file_size = UINT64_MAX },
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+	};
 
 	imgfs_log_setup("unit-iomap", IMGFS_LOG_ERR, false);
 	if (make_image(&img, 0) < 0)
@@ -325,6 +575,8 @@ int main(void)
 	test_inline(&f);
 	test_rejects(&f);
 	test_engine(&f);
+	test_write(&f);
+	test_write_race(&f);
 	imgfs_image_close(img);
 	return done_testing();
 }

@@ -7,7 +7,9 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "iomap.h"
 
@@ -85,6 +87,167 @@ int imgfs_iomap_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t 
 	if (!fs->write_ops || !fs->iomap_ops->ioend)
 		return -EROFS;
 	return fs->iomap_ops->ioend(fs, ino, pos, len, ioend_flags, error, newsize);
+}
+
+/*
+ * Writes to one inode go one at a time: a write that zero-pads a new
+ * block must not land over the bytes another write put there.  A small
+ * table of locks striped by inode number, not one per inode: nothing to
+ * allocate or free, and two inodes rarely share a stripe.
+ */
+#define WRITE_STRIPES 64
+static pthread_mutex_t write_locks[WRITE_STRIPES] = {
+	[0 ... WRITE_STRIPES - 1] = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static pthread_mutex_t *write_lock(uint64_t ino)
+{
+	return &write_locks[(ino * 0x9e3779b97f4a7c15ULL) >> 58];
+}
+
+void imgfs_iomap_lock_inode(uint64_t ino)
+{
+	pthread_mutex_lock(write_lock(ino));
+}
+
+void imgfs_iomap_unlock_inode(uint64_t ino)
+{
+	pthread_mutex_unlock(write_lock(ino));
+}
+
+/* pwritev(2) until all of @iov is written; 0 or -errno. */
+static int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+	while (cnt > 0) {
+		ssize_t n = pwritev(fd, iov, cnt, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		off += (uint64_t)n;
+		while (cnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Write @len bytes at file offset @pos into @m.  With @pad (new or
+ * unwritten blocks), zeros fill the rest of the first and last block,
+ * within the mapping: once converted, those blocks read what was
+ * written and zeros elsewhere, never what the device held before.
+ */
+static int write_mapped(const struct imgfs_mapping *m, uint32_t bs, uint64_t pos,
+			const void *buf, uint64_t len, bool pad)
+{
+	uint64_t start = pos, end = pos + len, map_end = m->map.offset + m->map.length;
+	struct iovec iov[3];
+	int cnt = 0;
+
+	if (pad) {
+		start = MAX(pos - pos % bs, m->map.offset);
+		end = MIN(DIV_ROUND_UP(end, bs) * bs, map_end);
+	}
+	/* A block is at most 64 KiB, far less than the shared zero buffer. */
+	if (pos > start)
+		iov[cnt++] = (struct iovec){ (void *)imgfs_zero_buf, pos - start };
+	iov[cnt++] = (struct iovec){ (void *)buf, len };
+	if (end > pos + len)
+		iov[cnt++] = (struct iovec){ (void *)imgfs_zero_buf, end - pos - len };
+	return pwritev_full(m->fd, iov, cnt, m->dev_addr + (start - m->map.offset));
+}
+
+/* Write one mapping's worth of [@pos, +@len); *@done is how much it took. */
+static int write_one(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const char *buf,
+		     uint64_t len, unsigned opflags, uint64_t *newsize, uint64_t *done)
+{
+	unsigned op = IMGFS_IOMAP_OP_WRITE | opflags, ioend_flags = IMGFS_IOEND_APPEND;
+	struct imgfs_mapping m;
+	uint64_t chunk;
+	int r, e;
+
+	r = imgfs_iomap_at(fs, ino, pos, len, op, &m);
+	if (r < 0)
+		return r;
+	chunk = MIN(m.map.offset + m.map.length - pos, len);
+	switch (m.map.type) {
+	case IMGFS_IOMAP_MAPPED:
+		r = write_mapped(&m, fs->block_size, pos, buf, chunk,
+				 m.map.flags & IMGFS_IOMAP_F_NEW);
+		break;
+	case IMGFS_IOMAP_UNWRITTEN:
+		ioend_flags |= IMGFS_IOEND_UNWRITTEN;
+		r = write_mapped(&m, fs->block_size, pos, buf, chunk, true);
+		break;
+	case IMGFS_IOMAP_INLINE:
+		r = fs->iomap_ops->write_inline ?
+		    fs->iomap_ops->write_inline(fs, ino, pos, buf, chunk) : -EOPNOTSUPP;
+		/* The backend moves data out of the inode in iomap_begin when it grows. */
+		if (r == -E2BIG) {
+			log_err("inode %llu: %llu bytes at %llu do not fit inline, and the mapping said inline",
+				(unsigned long long)ino, (unsigned long long)chunk,
+				(unsigned long long)pos);
+			r = -EIO;
+		}
+		break;
+	default:
+		/* A hole or a reservation cannot take bytes: the backend did not allocate. */
+		log_err("inode %llu: a write at %llu was given a mapping of type %u",
+			(unsigned long long)ino, (unsigned long long)pos, m.map.type);
+		r = -EIO;
+		break;
+	}
+	e = imgfs_iomap_end(fs, ino, pos, chunk, r < 0 ? 0 : chunk, op, &m);
+	if (r == 0)
+		r = e;
+	/* Told of a failed write too: the backend then converts nothing. */
+	e = fs->iomap_ops->ioend(fs, ino, pos, chunk, ioend_flags, r, newsize);
+	if (r == 0)
+		r = e;
+	if (r == 0)
+		*done = chunk;
+	return r;
+}
+
+ssize_t imgfs_iomap_write(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const void *buf,
+			  size_t len, unsigned opflags, uint64_t *newsize)
+{
+	uint64_t written = 0;
+	int r = 0;
+
+	if (!fs->write_ops || atomic_load(&fs->writes_stopped))
+		return -EROFS;
+	if (!fs->iomap_ops->ioend)
+		return -EOPNOTSUPP;	/* a backend whose write path is not there yet */
+	/* As generic_write_checks: nothing starts at the largest size, a write is cut short there. */
+	if (pos >= fs->max_file_size)
+		return len ? -EFBIG : 0;
+	len = (size_t)MIN((uint64_t)len, fs->max_file_size - pos);
+	if (len == 0)
+		return 0;
+
+	imgfs_iomap_lock_inode(ino);
+	while (written < len) {
+		uint64_t done = 0;
+
+		r = write_one(fs, ino, pos + written, (const char *)buf + written, len - written,
+			      opflags, newsize, &done);
+		if (r < 0)
+			break;
+		written += done;
+	}
+	imgfs_iomap_unlock_inode(ino);
+	return written ? (ssize_t)written : r;
 }
 
 int imgfs_iomap_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline)

@@ -61,6 +61,30 @@ int imgfs_iomap_end(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t le
 int imgfs_iomap_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 		      unsigned ioend_flags, int error, uint64_t *newsize);
 
+/*
+ * Write @len bytes of @buf at @pos of regular file @ino, as the kernel's
+ * buffered write does with its mappings: each mapping is asked for with
+ * IMGFS_IOMAP_OP_WRITE (plus @opflags, e.g. IMGFS_IOMAP_OP_DIRECT), its
+ * bytes go to the image, and ->ioend converts what was unwritten and
+ * raises the size.  Blocks that were new or unwritten get zeros around
+ * the bytes written, up to their edges, so nothing stale shows.  Writes
+ * to one inode are serialized here, and the data goes to the image
+ * outside the backend's lock.  Returns the bytes written (short only
+ * when an error stopped it after some), with the size after in
+ * *@newsize; -EROFS on a read-only backend or once writes stopped,
+ * -EFBIG at the backend's largest size, or another -errno.
+ */
+ssize_t imgfs_iomap_write(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const void *buf,
+			  size_t len, unsigned opflags, uint64_t *newsize);
+
+/*
+ * Hold off writes of the engine to @ino (other inodes may share the
+ * lock): for a size change or fallocate, which must not run between a
+ * write's mapping and its ioend.
+ */
+void imgfs_iomap_lock_inode(uint64_t ino);
+void imgfs_iomap_unlock_inode(uint64_t ino);
+
 /* Whether regular file @ino keeps its data inline, off the device. */
 int imgfs_iomap_has_inline(struct imgfs_fs *fs, uint64_t ino, bool *has_inline);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Entries and attributes: LOOKUP and GETATTR replies, and the entries of
- * READDIRPLUS.  Under kernel iomap a reply carries per-inode flags
+ * Entries and attributes: LOOKUP and GETATTR replies (and those of the
+ * calls that make a name), and the entries of READDIRPLUS.  Under kernel iomap a reply carries per-inode flags
  * (fuse-iomap's opt-in) that fuse_reply_entry/attr cannot, so it is
  * written here; otherwise it is libfuse's own.
  */
@@ -65,21 +65,32 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st)
 	};
 }
 
-void imgfs_reply_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e)
+static int send_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e)
 {
 	struct fuse_entry_out out = { .nodeid = e->ino, .generation = e->generation };
 
-	if (!imgfs_kiomap_active(&f->kiomap)) {
-		fuse_reply_entry(req, e);
-		return;
-	}
+	if (!imgfs_kiomap_active(&f->kiomap))
+		return fuse_reply_entry(req, e);
 	split_timeout(e->entry_timeout, &out.entry_valid, &out.entry_valid_nsec);
 	split_timeout(e->attr_timeout, &out.attr_valid, &out.attr_valid_nsec);
 	if (e->ino) {
 		fill_attr(&out.attr, &e->attr);
 		imgfs_kiomap_mark(&f->kiomap, e->attr.st_ino, &e->attr, &out.attr);
 	}
-	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+	return fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
+void imgfs_reply_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e)
+{
+	int r = imgfs_nodes_ref(f, e->ino);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* A reply the kernel never saw (interrupted) gave it no reference. */
+	if (send_entry(req, f, e) != 0)
+		imgfs_nodes_forget(f, e->ino, 1);
 }
 
 void imgfs_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st)

@@ -8,7 +8,11 @@
 /* Fill @e for a LOOKUP or READDIRPLUS answer about @ino. */
 int imgfs_fuse_entry(struct imgfs_fuse *f, uint64_t ino, struct fuse_entry_param *e);
 
-/* Reply to LOOKUP with @e (a negative entry when e->ino is 0), or to GETATTR with @st. */
+/*
+ * Reply to LOOKUP (or MKNOD, MKDIR, SYMLINK, LINK) with @e, a negative
+ * entry when e->ino is 0, counting the reference it gives on a read-write
+ * mount (nodes.h); or to GETATTR with @st.
+ */
 void imgfs_reply_entry(fuse_req_t req, struct imgfs_fuse *f, const struct fuse_entry_param *e);
 void imgfs_reply_attr(fuse_req_t req, struct imgfs_fuse *f, const struct stat *st);
 

@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "fuse/kiomap.h"
 #include "fuse/node.h"
+#include "fuse/nodes.h"
 #include "fuse/push.h"
 
 struct imgfs_fuse {
@@ -44,6 +45,10 @@ struct imgfs_fuse {
 	 * ends the session; who stops a session of its own waits for zero.
 	 */
 	atomic_uint dirs_open;
+	/* Read-write mounts: the kernel's references to nodes (nodes.c). */
+	struct imgfs_nodes nodes;
+	/* Read-write mounts: let the kernel cache writes (FUSE_CAP_WRITEBACK_CACHE). */
+	bool writeback_cache;
 };
 
 static_assert(offsetof(struct imgfs_fuse, kiomap) == 0, "kiomap first");
@@ -52,6 +57,22 @@ static inline struct imgfs_fuse *imgfs_fuse_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
+
+/* Whether the mount serves writes (the backend has write ops). */
+static inline bool imgfs_fuse_rw(const struct imgfs_fuse *f)
+{
+	return f->fs && f->fs->write_ops;
+}
+
+/*
+ * The errno to answer for @r <= 0, the one place every error reply goes
+ * through: corruption met on a read-write mount stops all writes (as
+ * ext4's errors=remount-ro), and reaches the user as EIO.
+ */
+int imgfs_fuse_errno(struct imgfs_fuse *f, int r);
+
+/* Answer @req with the error @r < 0 (see imgfs_fuse_errno), or success for 0. */
+void imgfs_reply_err(fuse_req_t req, int r);
 
 /* Take @bytes from the listing budget; false (and nothing taken) if they do not fit. */
 bool imgfs_listing_charge(struct imgfs_fuse *f, size_t bytes);

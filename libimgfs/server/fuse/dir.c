@@ -228,7 +228,38 @@ struct reply {
 	char *buf;
 	size_t size, used;
 	int error;		/* what stopped the reply, if not a full buffer */
+	/* Read-write mounts: the nodes the reply gives a reference to (nodes.h). */
+	fuse_ino_t *refs;
+	size_t nrefs, refs_cap;
 };
+
+/* Count the reference READDIRPLUS entry @node gives; false if it cannot be. */
+static bool reply_ref(struct reply *rp, fuse_ino_t node)
+{
+	if (!imgfs_fuse_rw(rp->f))
+		return true;
+	if (rp->nrefs == rp->refs_cap) {
+		size_t cap = rp->refs_cap ? rp->refs_cap * 2 : 64;
+		fuse_ino_t *refs = reallocarray(rp->refs, cap, sizeof(*refs));
+
+		if (!refs)
+			return false;
+		rp->refs = refs;
+		rp->refs_cap = cap;
+	}
+	if (imgfs_nodes_ref(rp->f, node) < 0)
+		return false;
+	rp->refs[rp->nrefs++] = node;
+	return true;
+}
+
+/* The reply never reached the kernel: it holds none of the references. */
+static void reply_unref(struct reply *rp)
+{
+	for (size_t i = 0; i < rp->nrefs; i++)
+		imgfs_nodes_forget(rp->f, rp->refs[i], 1);
+	rp->nrefs = 0;
+}
 
 /* Add one entry (@name NUL-terminated); non-zero when the reply is complete. */
 static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *name,
@@ -267,6 +298,9 @@ static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *
 		if (e.ino && n <= rp->size - rp->used) {
 			struct fuse_direntplus *dp = (void *)(rp->buf + rp->used);
 
+			/* An entry we cannot count gives no node: the kernel skips it. */
+			if (!reply_ref(rp, e.ino))
+				dp->entry_out.nodeid = 0;
 			imgfs_kiomap_mark(&rp->f->kiomap, ino, &e.attr, &dp->entry_out.attr);
 		}
 	} else {
@@ -276,7 +310,7 @@ static int reply_add(struct reply *rp, uint64_t ino, unsigned type, const char *
 				      (off_t)next);
 	}
 	if (n > rp->size - rp->used)
-		return 1;	/* did not fit; with no lookup counts there is nothing to undo */
+		return 1;	/* did not fit, and counted only once it does: nothing to undo */
 	rp->used += n;
 	return 0;
 }
@@ -348,10 +382,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/*
+	 * A read-write mount lists from the directory as it is now: a
+	 * snapshot could name an inode freed (and its number reused) since.
+	 */
+	if (!d->taken && imgfs_fuse_rw(rp.f)) {
+		d->taken = true;
+		d->snapshot = false;
+	}
 	if (!d->taken) {
 		r = take_snapshot(d, node_to_ino(rp.f->fs, node));
 		if (r < 0) {
-			fuse_reply_err(req, imgfs_reply_errno(r));
+			imgfs_reply_err(req, r);
 			return;
 		}
 	}
@@ -364,9 +406,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		r = rp.error;
 	/* Entries before an error go out now; the error comes with the next call. */
 	if (r < 0 && rp.used == 0)
-		fuse_reply_err(req, imgfs_reply_errno(r));
-	else
-		fuse_reply_buf(req, buf, rp.used);
+		imgfs_reply_err(req, r);
+	else if (fuse_reply_buf(req, buf, rp.used) != 0)
+		reply_unref(&rp);
+	free(rp.refs);
 }
 
 void imgfs_op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,

@@ -123,6 +123,9 @@ static void watch_init(struct imgfs_kiomap *k, const struct fuse_in_header *in, 
 	else if (!bit43)
 		snprintf(k->data_path, sizeof(k->data_path),
 			 "userspace iomap (this kernel offers no fuse-iomap)");
+	else if (fs->write_ops)
+		snprintf(k->data_path, sizeof(k->data_path),
+			 "userspace iomap (a read-write mount: the kernel's iomap serves reads only here)");
 	else if (!dev.block_device && !k->test_backing_id)
 		snprintf(k->data_path, sizeof(k->data_path),
 			 "userspace iomap (the kernel maps only block devices; the image is a file)");

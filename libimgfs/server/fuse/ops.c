@@ -6,9 +6,10 @@
  *
  * Node ids are the filesystem's own inode numbers, with the root moved to
  * FUSE_ROOT_ID.  Nothing under a read-only mount changes, so there is no
- * per-node state and no lookup counting: FORGET has nothing to release.
+ * per-node state there and FORGET has nothing to release; a read-write
+ * mount counts lookups (nodes.c) to free inodes unlinked while in use.
  * Directory handles and READDIR live in dir.c, entry and attribute
- * replies in attr.c, the data of READ in read.c.
+ * replies in attr.c, the data of READ in read.c, changes in write.c.
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 #include "fuse/ops.h"
 #include "fuse/push.h"
 #include "fuse/read.h"
+#include "fuse/write.h"
 #include "iomap.h"
 
 static struct imgfs_fuse *fuse_of(fuse_req_t req)
@@ -29,8 +31,37 @@ static struct imgfs_fuse *fuse_of(fuse_req_t req)
 	return imgfs_fuse_of(req);
 }
 
+/*
+ * A read-write mount.  This server is the only writer, so the kernel's
+ * caches stay valid as they do read-only: long timeouts, the page cache
+ * kept across opens (no OPEN, below), AUTO_INVAL_DATA off.  Changes made
+ * through the mount update or drop what the kernel cached of them.
+ *
+ * - No ATOMIC_O_TRUNC: with OPEN answered ENOSYS the kernel would take
+ *   the truncation as done by an OPEN it never sent.  Without it, the
+ *   kernel truncates with a SETATTR of the size.
+ * - No HANDLE_KILLPRIV: the kernel clears setuid/setgid itself on write,
+ *   truncate and chown, with a SETATTR of the mode (libfuse 3.14 does not
+ *   tell a WRITE handler that it should).
+ * - The writeback cache, unless --no-writeback-cache (conn.h): writes
+ *   are gathered in the page cache and reach us at writeback; the kernel
+ *   then keeps the size and mtime, and sends them in SETATTR.  Measured
+ *   (2 cores, busy): 256 MiB in 4 KiB writes + fsync 2.8-4.9 s with it,
+ *   7.0-9.3 s without; in 1 MiB writes and an untar of 9k files, the same
+ *   within noise.  Sizes and mtimes came out right either way.
+ */
+static void init_rw(struct imgfs_fuse *f, struct fuse_conn_info *conn)
+{
+	conn->want &= ~(unsigned)(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV);
+	if (f->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct imgfs_fuse *f = userdata;
 	unsigned wanted = FUSE_CAP_ASYNC_READ | FUSE_CAP_READDIRPLUS |
 			  FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS |
 			  FUSE_CAP_EXPORT_SUPPORT | FUSE_CAP_POSIX_ACL;
@@ -55,13 +86,30 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * without asking us, keeps their page cache (FOPEN_KEEP_CACHE is its
 	 * no-open default) and sends no RELEASE, two round trips fewer per
 	 * small file.  The kernel itself refuses writes on a read-only mount.
+	 * A read-write mount keeps it so: its writes need no handle either.
 	 *
 	 * POSIX_ACL: the kernel enforces the image's ACLs as ext4 would
 	 * (with default_permissions) and caches them, including their
 	 * absence, so `ls -l` asks once per inode rather than every time.
 	 */
 	conn->max_readahead = conn->capable ? UINT_MAX : 0;
+	if (imgfs_fuse_rw(f))
+		init_rw(f, conn);
 	/* The session's on_init runs once the reply is out (kiomap.c): iomap is settled then. */
+}
+
+/*
+ * The session ends (unmount): the references the kernel still held are
+ * let go, so inodes unlinked while open are freed before the backend
+ * closes.  imgfs_fuse_session_serve() does it too, as the server closes
+ * the backend before it destroys the session.
+ */
+static void op_destroy(void *userdata)
+{
+	struct imgfs_fuse *f = userdata;
+
+	if (imgfs_fuse_rw(f))
+		imgfs_nodes_evict_all(f);
 }
 
 static int do_lookup(struct imgfs_fuse *f, fuse_ino_t parent, const char *name,
@@ -100,19 +148,24 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.entry_timeout = f->timeout;
 		imgfs_reply_entry(req, f, &e);
 	} else if (r < 0) {
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 	} else {
 		imgfs_reply_entry(req, f, &e);
 	}
 }
 
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void op_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
 {
+	imgfs_nodes_forget(fuse_of(req), node, nlookup);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	struct imgfs_fuse *f = fuse_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		imgfs_nodes_forget(f, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
@@ -123,7 +176,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 	int r = f->fs->ops->getattr(f->fs, node_to_ino(f->fs, node), &st);
 
 	if (r < 0) {
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 		return;
 	}
 	imgfs_reply_attr(req, f, &st);
@@ -137,7 +190,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 	int r = f->fs->ops->readlink(f->fs, node_to_ino(f->fs, node), target, PATH_MAX, &len);
 
 	if (r < 0) {
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 		return;
 	}
 	target[MIN(len, (size_t)PATH_MAX)] = '\0';
@@ -177,7 +230,7 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	r = off < 0 ? -EINVAL : imgfs_fuse_plan_read(fs, node_to_ino(fs, node), (uint64_t)off,
 						     size, &bv, &mem, &isize);
 	if (r < 0) {
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 		return;
 	}
 	if (bv->count == 0) {
@@ -185,8 +238,12 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		return;
 	}
 	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
-	/* Under kernel iomap the kernel reads ahead from the device itself. */
-	if (imgfs_kiomap_active(&f->kiomap))
+	/*
+	 * Under kernel iomap the kernel reads ahead from the device itself.
+	 * On a read-write mount a store could land over pages the kernel
+	 * holds dirty (writeback cache) or race a write: nothing is pushed.
+	 */
+	if (imgfs_kiomap_active(&f->kiomap) || imgfs_fuse_rw(f))
 		return;
 	if (off == 0 && isize <= size)
 		imgfs_push_after_read(f, node);
@@ -209,7 +266,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 	if (r == 0)
 		r = imgfs_iomap_seek(fs, ino, isize, (uint64_t)off, whence == SEEK_DATA, &result);
 	if (r < 0)
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 	else
 		fuse_reply_lseek(req, (off_t)result);
 }
@@ -221,7 +278,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 	int r = f->fs->ops->statfs(f->fs, &st);
 
 	if (r < 0)
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 	else
 		fuse_reply_statfs(req, &st);
 }
@@ -245,7 +302,7 @@ static void reply_xattr(fuse_req_t req, fuse_ino_t node, const char *name, size_
 	r = name ? fs->ops->getxattr(fs, ino, name, buf, size, &len) :
 		   fs->ops->listxattr(fs, ino, buf, size, &len);
 	if (r < 0)
-		fuse_reply_err(req, imgfs_reply_errno(r));
+		imgfs_reply_err(req, r);
 	else if (size == 0)
 		fuse_reply_xattr(req, len);
 	else
@@ -262,8 +319,18 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
 	reply_xattr(req, node, NULL, size);
 }
 
+/*
+ * One table for both kinds of mount: the session is made before the
+ * backend is opened (the sandbox comes in between), so the ops that
+ * change anything answer EROFS themselves on a read-only one (write.c).
+ * FLUSH and RELEASE are left to libfuse: ENOSYS to FLUSH makes the kernel
+ * stop sending it (a close has nothing to wait for here: the data is in
+ * the image, and durability is fsync's), and RELEASE of a handle with no
+ * state is answered 0.
+ */
 const struct fuse_lowlevel_ops imgfs_fuse_ops = {
 	.init = op_init,
+	.destroy = op_destroy,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
@@ -279,4 +346,19 @@ const struct fuse_lowlevel_ops imgfs_fuse_ops = {
 	.statfs = op_statfs,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
+	.create = imgfs_op_create,
+	.mknod = imgfs_op_mknod,
+	.mkdir = imgfs_op_mkdir,
+	.symlink = imgfs_op_symlink,
+	.link = imgfs_op_link,
+	.unlink = imgfs_op_unlink,
+	.rmdir = imgfs_op_rmdir,
+	.rename = imgfs_op_rename,
+	.setattr = imgfs_op_setattr,
+	.write = imgfs_op_write,
+	.fallocate = imgfs_op_fallocate,
+	.fsync = imgfs_op_fsync,
+	.fsyncdir = imgfs_op_fsyncdir,
+	.setxattr = imgfs_op_setxattr,
+	.removexattr = imgfs_op_removexattr,
 };

@@ -34,6 +34,8 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 	s->f = (struct imgfs_fuse){
 		.timeout = IMGFS_CACHE_TIMEOUT,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.nodes = { .lock = PTHREAD_MUTEX_INITIALIZER },
+		.writeback_cache = !opts->no_writeback_cache,
 		.listing_budget = opts->listing_budget ? opts->listing_budget :
 							 IMGFS_LISTING_BUDGET_DEFAULT,
 		.kiomap = {
@@ -91,6 +93,9 @@ int imgfs_fuse_session_serve(struct imgfs_fuse_session *s, struct imgfs_fs *fs)
 	r = fuse_session_loop_mt(s->f.se, cfg);
 	/* libfuse returns -errno, or a signal number when one ended the loop. */
 	r = r > 0 ? 0 : r;
+	/* Orphans are freed now: the caller closes the backend before the session. */
+	if (imgfs_fuse_rw(&s->f))
+		imgfs_nodes_evict_all(&s->f);
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(s->f.se);
 	return r;
@@ -102,5 +107,6 @@ void imgfs_fuse_session_free(struct imgfs_fuse_session *s)
 		fuse_session_destroy(s->f.se);
 	fuse_opt_free_args(&s->args);
 	imgfs_push_release(&s->f.push);
+	imgfs_nodes_release(&s->f.nodes);
 	free(s);
 }

@@ -26,6 +26,7 @@ struct imgfs_serve_options {
 	void *on_init_ctx;
 	int iomap_upsert_batch;		/* < 0: IMGFS_KIOMAP_UPSERT_BATCH; 0: none */
 	uint32_t test_iomap_backing_id;	/* test only: see struct imgfs_kiomap */
+	bool no_writeback_cache;	/* read-write mounts: no FUSE_CAP_WRITEBACK_CACHE */
 };
 
 struct imgfs_fuse_session;
