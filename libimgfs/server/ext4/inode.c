@@ -117,8 +117,12 @@ int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
 	err = ext2fs_read_inode2(e->fs, (ext2_ino_t)ino, EXT2_INODE(&in->raw), sizeof(in->raw), 0);
 	if (err)
 		return ext4_errno(err, ino, "reading the inode");
-	/* A deleted or never used inode, as the kernel's iget sees it (ESTALE there). */
-	if (in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO)
+	/*
+	 * A deleted or never used inode, as the kernel's iget sees it (ESTALE
+	 * there); but one this mount unlinked while it was open lives on
+	 * until evicted.
+	 */
+	if (in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO && !ext4_orphan_is_open(e, ino))
 		return -ENOENT;
 	return check_inode(e, in);
 }
