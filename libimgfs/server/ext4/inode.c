@@ -326,15 +326,22 @@ void ext4_inode_set_time(struct ext4_inode *in, enum ext4_time which, const stru
 				  offsetof(struct ext2_inode_large, i_crtime_extra) },
 	};
 	char *raw = (char *)&in->raw;
-	uint32_t lo = ext2fs_cpu_to_le32((uint32_t)ts->tv_sec);
+	bool has_extra = extra_field_fits(in, field[which].extra);
+	/*
+	 * As the VFS clamps to the kernel's s_time_min/max: 32 signed bits,
+	 * or with the extra field two epoch bits more (up to 2446).
+	 */
+	int64_t max = has_extra ? INT32_MIN + (1LL << 34) - 1 : INT32_MAX;
+	int64_t sec = MAX(MIN((int64_t)ts->tv_sec, max), (int64_t)INT32_MIN);
+	uint32_t lo = ext2fs_cpu_to_le32((uint32_t)sec);
 	uint32_t extra;
 
 	if (which == EXT4_CRTIME && !extra_field_fits(in, field[which].lo))
 		return;
 	memcpy(raw + field[which].lo, &lo, sizeof(lo));
-	if (!extra_field_fits(in, field[which].extra))
+	if (!has_extra)
 		return;
-	extra = (uint32_t)(((ts->tv_sec - (int32_t)ts->tv_sec) >> 32) & EXT4_EPOCH_MASK) |
+	extra = (uint32_t)(((sec - (int32_t)sec) >> 32) & EXT4_EPOCH_MASK) |
 		((uint32_t)ts->tv_nsec << EXT4_EPOCH_BITS);
 	extra = ext2fs_cpu_to_le32(extra);
 	memcpy(raw + field[which].extra, &extra, sizeof(extra));

@@ -356,9 +356,16 @@ static int init_dir(struct ext4_fs *e, uint64_t parent, struct ext4_inode *in)
 	int r;
 
 	if (e->inline_data) {
-		/* As the kernel: ".." in i_block's first word, the rest empty, and system.data. */
+		/*
+		 * As the kernel: ".." in i_block's first word, then one empty
+		 * entry over the rest (inode 0, rec_len 56), and an empty
+		 * system.data.
+		 */
+		char *p = (char *)in->raw.i_block;
+
 		in->raw.i_flags |= EXT4_INLINE_DATA_FL;
-		in->raw.i_block[0] = ext2fs_cpu_to_le32((uint32_t)parent);
+		put_le32(p, (uint32_t)parent);
+		put_le16(p + 8, EXT4_MIN_INLINE_DATA_SIZE - 4);
 		in->raw.i_size = EXT4_MIN_INLINE_DATA_SIZE;
 		r = ext4_inode_write(e, in);
 		if (r < 0)

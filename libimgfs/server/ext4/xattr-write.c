@@ -18,12 +18,23 @@
 /* The largest value the VFS passes (XATTR_SIZE_MAX). */
 #define XATTR_VALUE_MAX 65536
 
+#define ACL_ACCESS "system.posix_acl_access"
+#define ACL_DEFAULT "system.posix_acl_default"
+/* The VFS's ACL format: le32 version 2, then entries of le16 tag, le16 perm, le32 id. */
+#define ACL_VERSION 2
+#define ACL_USER_OBJ 0x01
+#define ACL_USER 0x02
+#define ACL_GROUP_OBJ 0x04
+#define ACL_GROUP 0x08
+#define ACL_MASK 0x10
+#define ACL_OTHER 0x20
+
 static int check_name(const char *name)
 {
 	static const char *const prefixes[] = { "user.", "trusted.", "security." };
 	size_t n = strlen(name);
 
-	if (!strcmp(name, "system.posix_acl_access") || !strcmp(name, "system.posix_acl_default"))
+	if (!strcmp(name, ACL_ACCESS) || !strcmp(name, ACL_DEFAULT))
 		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
 		size_t p = strlen(prefixes[i]);
@@ -57,6 +68,13 @@ static int load(struct ext4_fs *e, uint64_t ino, const char *name, struct ext2_x
 	r = ext4_inode_read(e, ino, &in);
 	if (r < 0)
 		return r;
+	/* As the VFS's xattr_permission: user.* only on files and directories. */
+	if (!strncmp(name, "user.", 5) && !LINUX_S_ISREG(in.raw.i_mode) &&
+	    !LINUX_S_ISDIR(in.raw.i_mode))
+		return -EPERM;
+	/* As ext4_set_acl: only a directory has a default ACL. */
+	if (!strcmp(name, ACL_DEFAULT) && !LINUX_S_ISDIR(in.raw.i_mode))
+		return -EACCES;
 	r = ext4_xattr_check(e, &in);
 	if (r < 0)
 		return r;
@@ -74,14 +92,50 @@ static int load(struct ext4_fs *e, uint64_t ino, const char *name, struct ext2_x
 	return 0;
 }
 
-/* The xattrs of @ino changed: its ctime, as the kernel sets it. */
-static int touch_ctime(struct ext4_fs *e, uint64_t ino)
+/*
+ * The permission bits an access ACL implies (user::, mask:: or group::,
+ * other::), and whether the ACL says no more than they do (the kernel's
+ * posix_acl_equiv_mode).
+ */
+static int acl_mode(const void *value, size_t size, uint16_t *mode, bool *equiv)
+{
+	const char *p = value;
+	unsigned user = 0, group = 0, other = 0, mask = 0;
+	bool has_mask = false;
+
+	if (size < 4 || (size - 4) % 8 || get_le32(p) != ACL_VERSION)
+		return -EINVAL;
+	*equiv = true;
+	for (size_t off = 4; off < size; off += 8) {
+		unsigned perm = get_le16(p + off + 2) & 7;
+
+		switch (get_le16(p + off)) {
+		case ACL_USER_OBJ: user = perm; break;
+		case ACL_GROUP_OBJ: group = perm; break;
+		case ACL_OTHER: other = perm; break;
+		case ACL_MASK: mask = perm; has_mask = true; *equiv = false; break;
+		case ACL_USER: case ACL_GROUP: *equiv = false; break;
+		default: return -EINVAL;
+		}
+	}
+	*mode = (uint16_t)((user << 6) | ((has_mask ? mask : group) << 3) | other);
+	return 0;
+}
+
+/*
+ * The xattrs of @ino changed: its ctime, as the kernel sets it, and with
+ * an access ACL (@mode_bits >= 0) the permission bits it implies: FUSE
+ * leaves that to the server (fuse_set_acl), as ext4_set_acl does it.
+ */
+static int touch_ctime(struct ext4_fs *e, uint64_t ino, int mode_bits)
 {
 	struct ext4_inode in;
 	int r = ext4_inode_read(e, ino, &in);
 
 	if (r < 0)
 		return r;
+	if (mode_bits >= 0)
+		in.raw.i_mode = (uint16_t)((in.raw.i_mode & ~0777U) | (unsigned)mode_bits);
 	ext4_inode_touch(&in, EXT4_TOUCH_CTIME);
 	return ext4_inode_write(e, &in);
 }
@@ -105,6 +159,7 @@ int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const voi
 {
 	struct ext4_fs *e = EXT4(fs);
 	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;
+	int mode_bits = -1;
 	bool exists;
 	errcode_t err;
 	int r;
@@ -125,11 +180,27 @@ int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const voi
 		return -EEXIST;
 	if ((flags & XATTR_REPLACE) && !exists)
 		return -ENODATA;
+	if (!strcmp(name, ACL_ACCESS)) {
+		uint16_t mode;
+		bool equiv;
+
+		r = acl_mode(value, size, &mode, &equiv);
+		if (r < 0)
+			return r;
+		mode_bits = mode;
+		/* An ACL the mode says all of is not stored (posix_acl_update_mode). */
+		if (equiv) {
+			err = exists ? ext2fs_xattr_remove(h, name) : 0;
+			if (err)
+				return set_error(err, ino);
+			return touch_ctime(e, ino, mode_bits);
+		}
+	}
 	/* Written through to the inode and block by the handle. */
 	err = ext2fs_xattr_set(h, name, value, size);
 	if (err)
 		return set_error(err, ino);
-	return touch_ctime(e, ino);
+	return touch_ctime(e, ino, mode_bits);
 }
 
 int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name)
@@ -157,5 +228,5 @@ int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name)
 	err = ext2fs_xattr_remove(h, name);
 	if (err)
 		return set_error(err, ino);
-	return touch_ctime(e, ino);
+	return touch_ctime(e, ino, -1);
 }
