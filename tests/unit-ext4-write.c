@@ -556,6 +556,7 @@ static void run_variant(const struct variant *v)
 	_cleanup_free_ char *kimg = xasprintf("%s/%s-kernel.img", tmpdir, v->name);
 	_cleanup_free_ char *crash = xasprintf("%s/%s-crash.img", tmpdir, v->name);
 	_cleanup_free_ char *kmnt = xasprintf("%s/k", tmpdir);
+	_cleanup_free_ char *kbig = xasprintf("%s/big", kmnt);
 	struct imgfs_image *image;
 	struct imgfs_fs *fs;
 	const char *kroot = NULL;
@@ -580,7 +581,7 @@ static void run_variant(const struct variant *v)
 	   "%s: a directory grows out of its inode", v->name);
 	ok(fs->write_ops->mkdir(fs, fs->root_ino, "big", 3,
 				&(struct imgfs_new_inode){ .mode = S_IFDIR | 0755 }, &ino) == 0 &&
-	   (!kroot || mkdir(xasprintf("%s/big", kroot), 0755) == 0), "%s: mkdir big", v->name);
+	   (!kroot || mkdir(kbig, 0755) == 0), "%s: mkdir big", v->name);
 	ok(many(fs, kroot, "big", "linear-name", 0, 1500, false, 1) == 0 &&
 	   many(fs, kroot, "big", "linear-name", 0, 1500, true, 2) == 0 &&
 	   check_names(fs, "big", "linear-name", 1500, true) == 0,
@@ -620,6 +621,7 @@ static void run_variant(const struct variant *v)
 						     img);
 		unsigned long fl = strtoul(flags, NULL, 16);
 
+		flags[strcspn(flags, "\n")] = '\0';
 		ok(strstr(v->mkfs, "mkfs.ext2") || (fl & 0x1000), "%s: big is still indexed (%s)",
 		   v->name, flags);
 	}
