@@ -404,7 +404,8 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		return fs_corrupt("inode %llu: entry '%.*s' has bad inode number %u",
 				  (unsigned long long)dir, (int)len, name, f.ino);
 	r = ext4_inode_read(e, f.ino, &child);
-	if (r == -ENOENT)
+	/* An unlinked inode still open reads, but no entry may name it. */
+	if (r == -ENOENT || (r == 0 && child.raw.i_links_count == 0 && f.ino != EXT2_ROOT_INO))
 		return fs_corrupt("inode %llu: entry '%.*s' references deleted inode %u",
 				  (unsigned long long)dir, (int)len, name, f.ino);
 	if (r < 0)

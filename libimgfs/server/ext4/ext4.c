@@ -47,6 +47,15 @@ int ext4_errno(errcode_t err, uint64_t ino, const char *what)
 		return -EOPNOTSUPP;
 	case EXT2_ET_EA_KEY_NOT_FOUND:
 		return -ENODATA;
+	/* Out of room while writing: the kernel's ENOSPC, the image intact. */
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+	case EXT2_ET_DIR_NO_SPACE:
+	case EXT2_ET_EA_NO_SPACE:
+	case EXT2_ET_INLINE_DATA_NO_SPACE:
+		return -ENOSPC;
+	case EXT2_ET_DIR_EXISTS:
+		return -EEXIST;
 	case EXT2_ET_MAGIC_EXT2FS_FILSYS:
 	case EXT2_ET_MAGIC_IO_CHANNEL:
 	case EXT2_ET_MAGIC_IO_MANAGER:
@@ -73,6 +82,7 @@ static void ext4_close(struct imgfs_fs *fs)
 	ext4_mmp_stop(e);	/* after the last write; a no-op unless started (mmp.c) */
 	if (e->fs)
 		ext2fs_free(e->fs);	/* flushed above, if it was read-write */
+	ext4_orphan_free_set(e);
 	for (size_t i = 0; i < ARRAY_SIZE(e->dircache); i++)
 		free(e->dircache[i].data);
 	ext4_zones_free(e);
@@ -118,6 +128,18 @@ static int ext4_fsync(struct imgfs_fs *fs, uint64_t ino, bool datasync)
 
 const struct imgfs_write_ops ext4_write_ops = {
 	.fallocate = ext4_fallocate,
+	.create = ext4_create,
+	.mknod = ext4_mknod,
+	.mkdir = ext4_mkdir,
+	.symlink = ext4_symlink,
+	.link = ext4_link,
+	.unlink = ext4_unlink,
+	.rmdir = ext4_rmdir,
+	.rename = ext4_rename,
+	.setattr = ext4_setattr,
+	.setxattr = ext4_setxattr,
+	.removexattr = ext4_removexattr,
+	.evict = ext4_evict,
 	.fsync = ext4_fsync,
 	.syncfs = ext4_syncfs,
 };

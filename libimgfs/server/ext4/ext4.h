@@ -94,6 +94,13 @@ struct ext4_fs {
 	 * was not called.  Kept last in the struct: added with read-write.
 	 */
 	struct ext4_mmp *mmp;
+	uint32_t generation;		/* i_generation of the next new inode (namei.c) */
+	/*
+	 * Inodes unlinked while still referenced (orphan.c): on the
+	 * superblock's orphan list, readable until ->evict frees them.
+	 */
+	uint32_t *open_orphans;
+	size_t open_orphan_count, open_orphan_cap;
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -137,6 +144,77 @@ int ext4_rw_finish(struct ext4_fs *e);
 /* 0 when a change may be made now, else -EROFS.  Call under the lock. */
 int ext4_may_write(struct ext4_fs *e);
 extern const struct imgfs_write_ops ext4_write_ops;
+
+struct ext4_inode;
+
+/*
+ * The kernel's link count rules (ext4_inc_count/ext4_dec_count): an
+ * indexed directory on a dir_nlink filesystem past EXT2_LINK_MAX links
+ * counts 1, "too many to count", and stays there.
+ */
+void ext4_nlink_inc(const struct ext4_fs *e, struct ext4_inode *in);
+void ext4_nlink_dec(struct ext4_inode *in);
+/* May directory @dir take one more subdirectory?  (EXT4_DIR_LINK_MAX) */
+bool ext4_dir_link_max(const struct ext4_fs *e, const struct ext4_inode *dir);
+
+/* namei.c: names (under the lock). */
+/* Read directory @dir for a change: -ENOTDIR, or -ENOENT once it was removed. */
+int ext4_dir_for_change(struct ext4_fs *e, uint64_t dir, struct ext4_inode *in);
+/* Copy a name of @len bytes into @buf (EXT2_NAME_LEN + 1), or -ENAMETOOLONG. */
+int ext4_name_copy(char *buf, const char *name, size_t len);
+/* Add entry @name -> @ino (of type @mode) to @dir, growing @dir as needed. */
+int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
+/* Point the existing entry @name of @dir at @ino (of type @mode). */
+int ext4_dir_set(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
+/* Directory @dir gained or lost an entry: mtime and ctime, and @subdirs links. */
+int ext4_dir_changed(struct ext4_fs *e, uint64_t dir, int subdirs);
+/* 1 if directory @dir holds nothing but "." and "..", 0 if it holds more. */
+int ext4_dir_is_empty(struct ext4_fs *e, uint64_t dir);
+int ext4_create(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		const struct imgfs_new_inode *ni, uint64_t *ino);
+int ext4_mknod(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+	       const struct imgfs_new_inode *ni, uint64_t *ino);
+int ext4_mkdir(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+	       const struct imgfs_new_inode *ni, uint64_t *ino);
+int ext4_symlink(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
+		 const char *target, size_t target_len, const struct imgfs_new_inode *ni,
+		 uint64_t *ino);
+int ext4_link(struct imgfs_fs *fs, uint64_t ino, uint64_t dir, const char *name, size_t len);
+int ext4_unlink(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t *ino);
+int ext4_rmdir(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len, uint64_t *ino);
+
+/* rename.c */
+int ext4_rename(struct imgfs_fs *fs, uint64_t olddir, const char *oldname, size_t oldlen,
+		uint64_t newdir, const char *newname, size_t newlen, unsigned flags,
+		uint64_t *replaced);
+
+/* attr.c */
+int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *sa);
+/*
+ * The data path's truncate(2) (engineer H3's): frees or zeroes past
+ * @size and writes @in.  Under the lock.  Until it is linked in, a weak
+ * stub in attr.c answers -EOPNOTSUPP.
+ */
+int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
+
+/* xattr-write.c */
+int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
+		  size_t size, int flags);
+int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name);
+
+/* orphan.c: inodes with no links that are still referenced. */
+/* Is @ino unlinked but still open (so readable until evicted)? */
+bool ext4_orphan_is_open(const struct ext4_fs *e, uint64_t ino);
+/* @in lost its last link: chain it on the orphan list (the caller writes @in). */
+int ext4_orphan_add(struct ext4_fs *e, struct ext4_inode *in);
+/* At a read-write mount: free what a previous mount left on the orphan list. */
+int ext4_orphan_cleanup(struct ext4_fs *e);
+/* At unmount: free every inode still open but unlinked, as the kernel's umount evicts. */
+int ext4_orphan_evict_all(struct ext4_fs *e);
+void ext4_orphan_free_set(struct ext4_fs *e);
+/* Free inode @ino and all it holds (blocks, inline data, its xattr block reference). */
+int ext4_inode_free(struct ext4_fs *e, uint64_t ino);
+int ext4_evict(struct imgfs_fs *fs, uint64_t ino);
 
 /* zone.c */
 /* Collect the metadata and journal blocks, once, at open. */

@@ -117,8 +117,12 @@ int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
 	err = ext2fs_read_inode2(e->fs, (ext2_ino_t)ino, EXT2_INODE(&in->raw), sizeof(in->raw), 0);
 	if (err)
 		return ext4_errno(err, ino, "reading the inode");
-	/* A deleted or never used inode, as the kernel's iget sees it (ESTALE there). */
-	if (in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO)
+	/*
+	 * A deleted or never used inode, as the kernel's iget sees it (ESTALE
+	 * there); but one this mount unlinked while it was open lives on
+	 * until evicted.
+	 */
+	if (in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO && !ext4_orphan_is_open(e, ino))
 		return -ENOENT;
 	return check_inode(e, in);
 }
@@ -322,15 +326,22 @@ void ext4_inode_set_time(struct ext4_inode *in, enum ext4_time which, const stru
 				  offsetof(struct ext2_inode_large, i_crtime_extra) },
 	};
 	char *raw = (char *)&in->raw;
-	uint32_t lo = ext2fs_cpu_to_le32((uint32_t)ts->tv_sec);
+	bool has_extra = extra_field_fits(in, field[which].extra);
+	/*
+	 * As the VFS clamps to the kernel's s_time_min/max: 32 signed bits,
+	 * or with the extra field two epoch bits more (up to 2446).
+	 */
+	int64_t max = has_extra ? INT32_MIN + (1LL << 34) - 1 : INT32_MAX;
+	int64_t sec = MAX(MIN((int64_t)ts->tv_sec, max), (int64_t)INT32_MIN);
+	uint32_t lo = ext2fs_cpu_to_le32((uint32_t)sec);
 	uint32_t extra;
 
 	if (which == EXT4_CRTIME && !extra_field_fits(in, field[which].lo))
 		return;
 	memcpy(raw + field[which].lo, &lo, sizeof(lo));
-	if (!extra_field_fits(in, field[which].extra))
+	if (!has_extra)
 		return;
-	extra = (uint32_t)(((ts->tv_sec - (int32_t)ts->tv_sec) >> 32) & EXT4_EPOCH_MASK) |
+	extra = (uint32_t)(((sec - (int32_t)sec) >> 32) & EXT4_EPOCH_MASK) |
 		((uint32_t)ts->tv_nsec << EXT4_EPOCH_BITS);
 	extra = ext2fs_cpu_to_le32(extra);
 	memcpy(raw + field[which].extra, &extra, sizeof(extra));

@@ -88,6 +88,13 @@ int ext4_rw_start(struct ext4_fs *e, struct imgfs_error *err)
 	sb->s_mtime = (uint32_t)time(NULL);
 	ext2fs_mark_super_dirty(e->fs);
 	e->rw = true;
+	e->generation = (uint32_t)time(NULL) * 2654435761U;
+	r = ext4_orphan_cleanup(e);
+	if (r < 0) {
+		e->rw = false;
+		return imgfs_error_set(err, -r, "%s: cannot process the orphan list: %s%s", path,
+				       strerror(-r), r == -EUCLEAN ? ", run e2fsck" : "");
+	}
 	r = ext4_rw_sync(e);
 	if (r < 0) {
 		e->rw = false;
@@ -123,6 +130,9 @@ int ext4_rw_finish(struct ext4_fs *e)
 
 	if (!e->rw)
 		return 0;
+	/* As the kernel's umount evicts them: files still open but unlinked go now. */
+	if (ext4_may_write(e) == 0 && ext4_orphan_evict_all(e) < 0)
+		imgfs_fs_stop_writes(&e->base);
 	if (atomic_load(&e->base.writes_stopped)) {
 		/* As the kernel's ext4_error: the image says it needs a check. */
 		sb->s_state = (uint16_t)(e->mount_state | EXT2_ERROR_FS) & (uint16_t)~EXT2_VALID_FS;
