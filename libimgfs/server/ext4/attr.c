@@ -9,12 +9,6 @@
 
 #include "ext4.h"
 
-/* Until the data path's truncate is linked in (it defines the strong one). */
-__attribute__((weak)) int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size)
-{
-	return -EOPNOTSUPP;
-}
-
 int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *sa)
 {
 	struct ext4_fs *e = EXT4(fs);
