@@ -23,6 +23,8 @@
 #       tests/fstests-expunge.fuse2fs is the expunge list
 #   FSTESTS_EXPUNGE=FILE      another expunge list
 #   FSTESTS_TIMEOUT=SECONDS   for the whole run (default 43200)
+#   FSTESTS_RESULTS=DIR       fstests' results (default
+#       tests/fstests-results/DRIVER; emptied first)
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -70,7 +72,7 @@ imgfs) sub=imgfs expunge=$top_srcdir/tests/fstests-expunge;;
 fuse2fs) sub=fuse2fs expunge=$top_srcdir/tests/fstests-expunge.fuse2fs;;
 esac
 expunge=${FSTESTS_EXPUNGE:-$expunge}
-results=$top_builddir/tests/fstests-results/$RW_DRIVER
+results=${FSTESTS_RESULTS:-$top_builddir/tests/fstests-results/$RW_DRIVER}
 rm -rf "$results" && mkdir -p "$results" || bail_out "cannot create $results"
 for d in test scratch; do
 	mkdir -p "$TEST_TMP/$d"
