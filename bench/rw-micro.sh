@@ -65,9 +65,12 @@ mnt() {
 
 umnt() {
 	umount "$MNT"
-	# A FUSE server may still be writing its last blocks after umount returns.
+	# A FUSE server may still be writing its last blocks after umount
+	# returns: wait for its lock on the image (imgfs holds an OFD lock,
+	# which a POSIX lock waits for) and for fuse2fs to let go of it.
+	timeout 60 python3 -c 'import fcntl, sys; fcntl.lockf(open(sys.argv[1], "r+"), fcntl.LOCK_EX)' "$IMG"
 	for _ in $(seq 100); do
-		fuser -s "$IMG" 2>/dev/null || break
+		[ -z "$(fuser "$IMG" 2>/dev/null)" ] && break
 		sleep 0.1
 	done
 }
