@@ -9,12 +9,6 @@
 
 #include "ext4.h"
 
-/* Until the data path's truncate is linked in (it defines the strong one). */
-__attribute__((weak)) int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size)
-{
-	return -EOPNOTSUPP;
-}
-
 int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *sa)
 {
 	struct ext4_fs *e = EXT4(fs);
@@ -71,5 +65,9 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 		ext4_inode_set_time(&in, EXT4_MTIME,
 				    (sa->valid & IMGFS_SET_MTIME_NOW) ? &now : &sa->mtime);
 	ext4_inode_set_time(&in, EXT4_CTIME, (sa->valid & IMGFS_SET_CTIME) ? &sa->ctime : &now);
-	return ext4_inode_write(e, &in);
+	r = ext4_inode_write(e, &in);
+	/* As ext4_setattr: a file's access ACL follows chmod (after the inode: it rewrites it). */
+	if (r == 0 && (sa->valid & IMGFS_SET_MODE) && !LINUX_S_ISLNK(raw->i_mode))
+		r = ext4_acl_chmod(e, ino, raw->i_mode);
+	return r;
 }

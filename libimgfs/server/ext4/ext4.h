@@ -208,6 +208,8 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
 
 /* xattr-write.c */
+/* chmod of @ino to @mode: its access ACL's owner, mask (or group) and other follow. */
+int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode);
 int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
 		  size_t size, int flags);
 int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name);

@@ -230,3 +230,45 @@ int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name)
 		return set_error(err, ino);
 	return touch_ctime(e, ino, -1);
 }
+
+int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode)
+{
+	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;
+	_cleanup_ext2_free_ void *value = NULL;
+	bool exists, has_mask = false;
+	size_t len = 0;
+	errcode_t err;
+	uint8_t *p;
+	int r;
+
+	r = load(e, ino, ACL_ACCESS, &h, &exists);
+	if (r == -EOPNOTSUPP)
+		return 0;	/* no xattrs on this filesystem: no ACL to follow */
+	if (r < 0 || !exists)
+		return r;
+	err = ext2fs_xattr_get(h, ACL_ACCESS, &value, &len);
+	if (err)
+		return ext4_errno(err, ino, "reading the access ACL");
+	if (len < 4 || (len - 4) % 8)
+		return fs_corrupt("inode %llu: malformed access ACL", (unsigned long long)ino);
+	p = value;
+	for (size_t off = 4; off < len; off += 8)
+		if (get_le16(p + off) == ACL_MASK)
+			has_mask = true;
+	/* posix_acl_chmod: owner, mask (or group without one) and other follow the mode. */
+	for (size_t off = 4; off < len; off += 8) {
+		unsigned tag = get_le16(p + off), perm;
+
+		if (tag == ACL_USER_OBJ)
+			perm = (mode >> 6) & 7;
+		else if (tag == ACL_MASK || (tag == ACL_GROUP_OBJ && !has_mask))
+			perm = (mode >> 3) & 7;
+		else if (tag == ACL_OTHER)
+			perm = mode & 7;
+		else
+			continue;
+		put_le16(p + off + 2, (uint16_t)perm);
+	}
+	err = ext2fs_xattr_set(h, ACL_ACCESS, value, len);
+	return err ? set_error(err, ino) : 0;
+}
