@@ -87,9 +87,13 @@ untar() {
 	t=$(now); tar -C "$MNT" -xf "$TAR"; sync; echo "$fs untar $(since "$t")"
 	umnt
 	check "$fs untar"
-	mount -o loop,ro "$IMG" "$MNT"
-	diff -r --no-dereference "$REF/$(basename "$SRC")" "$MNT/$(basename "$SRC")" >/dev/null || { echo "$fs: tree differs"; umount "$MNT"; exit 1; }
+	# The kernel's view, on its own loop device (detached before the next mount).
+	local loop
+	loop=$(losetup -f --show -r "$IMG")
+	mount -o ro "$loop" "$MNT"
+	diff -r --no-dereference "$REF/$(basename "$SRC")" "$MNT/$(basename "$SRC")" >/dev/null || { echo "$fs: tree differs"; umount "$MNT"; losetup -d "$loop"; exit 1; }
 	umount "$MNT"
+	losetup -d "$loop"
 	mnt "$fs"
 	t=$(now); rm -rf "$MNT/$(basename "$SRC")"; sync; echo "$fs rm-rf $(since "$t")"
 	umnt
