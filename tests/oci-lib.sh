@@ -513,9 +513,10 @@ oci_outside_allowed() {
 # are the container's, as they are for reading (the probe above).  So
 # with podman rootless, the container's root (host: the user) writes 0:0
 # and its uid 1000 (host: a subordinate id) writes 1000:1000, never the
-# host ids; a rootless runc container maps only its root, and does not
-# chown (CHOWN=no).  The two images are then read by the kernel
-# (read-only loop mounts) and compared with treecmp (contents, names,
+# host ids; a rootless runc container maps only its root, and neither
+# chowns nor writes the seed file owned by 1000 (CHOWN=no).  The two
+# images are then read by the kernel (read-only loop mounts) and
+# compared with treecmp (contents, names,
 # types, modes, owners, sizes, link counts, hard links, xattrs; --now for
 # times the clock set), and e2fsck -fn must find the container's clean.
 
@@ -555,10 +556,15 @@ rm old.txt
 mv movable d/e/moved
 truncate -s 100 d/numbers
 truncate -s 200000 d/sparse
-printf 'appended\n' >>keep/numbers
 mkdir gone
 rmdir gone
-[ "$chown" = no ] || chown 1000:1000 d/e/moved
+# Only where the container's id map has uid 1000 (CHOWN=yes): with its
+# root alone, keep/numbers (1000:1000 on disk) is the overflow id's, and
+# the container's root may not write it, as with the kernel's ext4.
+if [ "$chown" != no ]; then
+	printf 'appended\n' >>keep/numbers
+	chown 1000:1000 d/e/moved
+fi
 {
 	stat -c '%u:%g %n' f d d/e/moved
 	echo "== uid_map"
@@ -633,11 +639,11 @@ oci_rw_check() {
 		return 1
 	fi
 	# What the container saw of its owners is what root saw on the host.
-	section uid_map "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-uid_map"
-	sed '/^== uid_map$/,$d' "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-seen"
+	section uid_map "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-uid_map" 2>/dev/null
+	sed '/^== uid_map$/,$d' "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-seen" 2>/dev/null
 	sed '/^== uid_map$/,$d' "$TEST_TMP/rw-truth.report" >"$TEST_TMP/rw-want"
 	if diff "$TEST_TMP/rw-want" "$TEST_TMP/rw-seen" >"$TEST_TMP/rw-diff"; then
-		ok "$_desc: inside, the container's files are owned as root's on the kernel: $(awk '{ print $1 }' "$TEST_TMP/rw-seen" | tr '\n' ' ')"
+		ok "$_desc: inside, the container's files are owned as root's on the kernel: $(echo $(awk '{ print $1 }' "$TEST_TMP/rw-seen"))"
 	else
 		not_ok "$_desc: inside, the container's files are owned as root's on the kernel"
 		diag "container uid map: $(tr -s ' \n' '  ' <"$TEST_TMP/rw-uid_map")"
