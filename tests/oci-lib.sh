@@ -492,3 +492,183 @@ oci_outside_allowed() {
 	bad_run $_m $_r "source symlinked out of the allowed directory refused" \
 		"$_k=source=$OCI_IMAGES/escape.ext4,target=/data" $_k "$_conf"
 }
+
+# ---- read-write ----
+#
+#   oci_make_rw_image OWNER   $OCI_RW_IMG, a small seeded ext4 image owned
+#                             by OWNER (the user the hook runs as: rw opens
+#                             it with that user's rights), a pristine copy
+#                             of it, and $OCI_SHARE/rw.sh
+#   oci_rw_check DESC RC OUTPUT CHOWN
+#                             after a container ran `sh /share/rw.sh DIR
+#                             CHOWN /share/rw-report` on an rw mount of
+#                             $OCI_RW_IMG (exit RC, runtime output OUTPUT):
+#                             test lines against the truth
+#
+# The truth is the kernel's: the same rw.sh, run by root on a loop mount
+# of the pristine copy.  Root on the host and the container's root write
+# the same ids to the image: the hook mounts in the container's user
+# namespace, so FUSE hands the server the caller's ids as the container
+# sees them (its root is 0, whatever host uid it is), and the image's ids
+# are the container's, as they are for reading (the probe above).  So
+# with podman rootless, the container's root (host: the user) writes 0:0
+# and its uid 1000 (host: a subordinate id) writes 1000:1000, never the
+# host ids; a rootless runc container maps only its root, and neither
+# chowns nor writes the seed file owned by 1000 (CHOWN=no).  The two
+# images are then read by the kernel (read-only loop mounts) and
+# compared with treecmp (contents, names,
+# types, modes, owners, sizes, link counts, hard links, xattrs; --now for
+# times the clock set), and e2fsck -fn must find the container's clean.
+
+OCI_RW_IMG=$OCI_IMAGES/rw.ext4
+
+oci_make_rw_image() {
+	_src=$TEST_TMP/rw-tree
+	mkdir -p "$_src/keep" || return 1
+	printf 'seed\n' >"$_src/seed.txt"
+	printf 'to be removed\n' >"$_src/old.txt"
+	printf 'to be moved\n' >"$_src/movable"
+	seq 1 3000 >"$_src/keep/numbers"
+	chown 1000:1000 "$_src/keep/numbers"
+	chmod 0755 "$_src" "$_src/keep"
+	chmod 0644 "$_src/seed.txt" "$_src/old.txt" "$_src/movable" "$_src/keep/numbers"
+	mkfs.ext4 -q -E root_owner=0:0 -d "$_src" "$TEST_TMP/rw-pristine.ext4" 16M >/dev/null ||
+		return 1
+	cp "$TEST_TMP/rw-pristine.ext4" "$OCI_RW_IMG" && chown "$1" "$OCI_RW_IMG" &&
+		chmod 0600 "$OCI_RW_IMG" || return 1
+	cat >"$OCI_SHARE/rw.sh" <<'SCRIPT'
+# rw.sh DIR CHOWN REPORT: writes into DIR (busybox in the container, the
+# host's tools for the truth: the same commands); what it sees of the
+# owners and its id map go to REPORT.
+dir=$1 chown=$2 report=$3
+set -e
+cd "$dir"
+printf 'written by the container\n' >f
+mkdir -p d/e
+seq 1 5000 >d/numbers
+ln -s f s
+ln -s ../keep/numbers d/e/up
+ln d/numbers d/hard
+chmod 0600 f
+chmod 0700 d/e
+printf 'replaced\n' >seed.txt
+rm old.txt
+mv movable d/e/moved
+truncate -s 100 d/numbers
+truncate -s 200000 d/sparse
+mkdir gone
+rmdir gone
+# Only where the container's id map has uid 1000 (CHOWN=yes): with its
+# root alone, keep/numbers (1000:1000 on disk) is the overflow id's, and
+# the container's root may not write it, as with the kernel's ext4.
+if [ "$chown" != no ]; then
+	printf 'appended\n' >>keep/numbers
+	chown 1000:1000 d/e/moved
+fi
+{
+	stat -c '%u:%g %n' f d d/e/moved
+	echo "== uid_map"
+	cat /proc/self/uid_map
+} >"$report"
+sync
+SCRIPT
+}
+
+# rw_truth.sh PRISTINE COPY DIR RW.SH CHOWN REPORT, in a private mount
+# namespace: the kernel runs rw.sh on COPY.
+oci_rw_truth() {
+	cat >"$TEST_TMP/rw-truth.sh" <<'SCRIPT'
+pristine=$1 copy=$2 k=$3 rw=$4 chown=$5 report=$6
+cp "$pristine" "$copy" && mkdir -p "$k" && mount -t ext4 -o loop "$copy" "$k" || exit 10
+sh "$rw" "$k" "$chown" "$report"
+rc=$?
+umount "$k" || exit 11
+exit $rc
+SCRIPT
+	private_mounts sh "$TEST_TMP/rw-truth.sh" "$TEST_TMP/rw-pristine.ext4" "$TEST_TMP/rw-truth.ext4" \
+		"$TEST_TMP/rw-truth" "$OCI_SHARE/rw.sh" "$1" "$TEST_TMP/rw-truth.report"
+}
+
+# rw_compare.sh TRUTH IMAGE KDIR IDIR TREECMP NOW OUT, in a private mount
+# namespace: both images read-only, compared.
+oci_rw_compare() {
+	cat >"$TEST_TMP/rw-compare.sh" <<'SCRIPT'
+truth=$1 img=$2 k=$3 i=$4 treecmp=$5 now=$6 out=$7
+mkdir -p "$k" "$i"
+mount -t ext4 -o ro,loop,noload "$truth" "$k" || exit 10
+mount -t ext4 -o ro,loop,noload "$img" "$i" || { umount "$k"; exit 11; }
+timeout 120 "$treecmp" --now="$now" --max-diffs=60 "$k" "$i" >"$out" 2>&1
+rc=$?
+(cd "$i" && stat -c '%u:%g %n' f d d/e/moved) >"$out.owners" 2>&1
+umount "$i"
+umount "$k"
+exit $rc
+SCRIPT
+	private_mounts sh "$TEST_TMP/rw-compare.sh" "$TEST_TMP/rw-truth.ext4" "$OCI_RW_IMG" \
+		"$TEST_TMP/rw-kro" "$TEST_TMP/rw-iro" "$TREECMP" "$1" "$TEST_TMP/rw-treecmp.out"
+}
+
+# oci_rw_check DESC RC OUTPUT CHOWN NOW: the container ran rw.sh (exit
+# RC) from time NOW on; the servers, the image and the truth.
+oci_rw_check() {
+	_desc=$1 _rc=$2 _out=$3 _chown=$4 _now=$5
+	# At once, not settled: when the runtime returns, the image is complete.
+	_left=$(oci_servers "$OCI_RW_IMG")
+	if [ "$_rc" -eq 0 ] && [ -s "$OCI_SHARE/rw-report" ]; then
+		ok "$_desc: the container writes into its rw mount and exits"
+	else
+		not_ok "$_desc: the container writes into its rw mount and exits (exit $_rc)"
+		diag_file "$_out" 30
+	fi
+	if [ -z "$_left" ]; then
+		ok "$_desc: when the runtime returns, no imgfs-server serves the image"
+	else
+		not_ok "$_desc: when the runtime returns, no imgfs-server serves the image"
+		diag "$_left"
+	fi
+	oci_assert_clean "$_desc: no server, mount, hook or container left" || return 1
+	if e2fsck -fn "$OCI_RW_IMG" >"$TEST_TMP/rw-fsck.out" 2>&1; then
+		ok "$_desc: e2fsck -fn finds the image the container wrote clean"
+	else
+		not_ok "$_desc: e2fsck -fn finds the image the container wrote clean"
+		diag_file "$TEST_TMP/rw-fsck.out" 40
+	fi
+	if ! oci_rw_truth "$_chown" >"$TEST_TMP/rw-truth.out" 2>&1; then
+		not_ok "$_desc: the kernel runs the same writes (a test bug)"
+		diag_file "$TEST_TMP/rw-truth.out"
+		return 1
+	fi
+	# What the container saw of its owners is what root saw on the host.
+	section uid_map "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-uid_map" 2>/dev/null
+	sed '/^== uid_map$/,$d' "$OCI_SHARE/rw-report" >"$TEST_TMP/rw-seen" 2>/dev/null
+	sed '/^== uid_map$/,$d' "$TEST_TMP/rw-truth.report" >"$TEST_TMP/rw-want"
+	if diff "$TEST_TMP/rw-want" "$TEST_TMP/rw-seen" >"$TEST_TMP/rw-diff"; then
+		ok "$_desc: inside, the container's files are owned as root's on the kernel: $(echo $(awk '{ print $1 }' "$TEST_TMP/rw-seen"))"
+	else
+		not_ok "$_desc: inside, the container's files are owned as root's on the kernel"
+		diag "container uid map: $(tr -s ' \n' '  ' <"$TEST_TMP/rw-uid_map")"
+		diag_file "$TEST_TMP/rw-diff"
+	fi
+	oci_rw_compare "$_now"
+	_crc=$?
+	if [ $_crc -eq 0 ]; then
+		ok "$_desc: the kernel reads what the container wrote as it reads its own run: $(tail -n 1 "$TEST_TMP/rw-treecmp.out")"
+	else
+		not_ok "$_desc: the kernel reads what the container wrote as it reads its own run (exit $_crc)"
+		diag_file "$TEST_TMP/rw-treecmp.out" 70
+	fi
+	# On disk: the container's ids, not the host's (see above).
+	_want="0:0 f
+0:0 d
+1000:1000 d/e/moved"
+	[ "$_chown" != no ] || _want="0:0 f
+0:0 d
+0:0 d/e/moved"
+	if [ "$(cat "$TEST_TMP/rw-treecmp.out.owners" 2>/dev/null)" = "$_want" ]; then
+		ok "$_desc: on disk, owners are the container's ids, not host ids: $(echo $_want)"
+	else
+		not_ok "$_desc: on disk, owners are the container's ids, not host ids"
+		diag "container uid map: $(tr -s ' \n' '  ' <"$TEST_TMP/rw-uid_map")"
+		diag_file "$TEST_TMP/rw-treecmp.out.owners"
+	fi
+}

@@ -15,7 +15,11 @@
 # the probe prints it (rootless: the user is 0, the subordinate range
 # 1..; unmapped ids are the overflow id); writes fail with EROFS; the
 # servers run while the container does and are gone with it; nothing is
-# left: no server, no mount in any namespace, `podman ps -a` empty.  Bad
+# left: no server, no mount in any namespace, `podman ps -a` empty.
+# Rootless, one more container writes into an `rw` mount of a second image
+# and exits; the image is then complete (no server left), e2fsck -fn
+# clean, and the kernel reads from it what it reads from its own run of
+# the same writes, owners the container's ids (oci-lib.sh, oci_rw_check).  Bad
 # annotations make `podman run` fail with the hook's message; rootful,
 # images outside the allowed directory are refused naming the
 # configuration file (the test writes $top_builddir/tests/oci-hook.conf,
@@ -184,6 +188,20 @@ good_run() {
 	oci_probe_result "$desc" $oci_rc "$_out"
 }
 
+# rw_run MODE: one container writing into an rw mount of $OCI_RW_IMG,
+# then what the kernel reads of it (oci_rw_check).
+rw_run() {
+	_mode=$1
+	_out=$TEST_TMP/rw-run.out
+	fresh_run
+	rm -f "$OCI_SHARE/rw-report"
+	_now=$(date +%s)
+	bounded 120 sh "$TEST_TMP/pm.sh" $_mode run $RUN_OPTS --name "$cname" -v "$OCI_SHARE:/share" \
+		--annotation "$(ann "io.imgfs.mount.rw=source=$OCI_RW_IMG,target=/data,rw")" \
+		"$IMAGE" sh /share/rw.sh /data yes /share/rw-report </dev/null >"$_out" 2>&1
+	oci_rw_check "podman $_mode, rw" $? "$_out" yes "$_now"
+}
+
 # bad_run MODE WHO DESC ANNOTATION PATTERN...: a container the hook must
 # refuse, its message (in podman's error) naming every PATTERN.
 bad_run() {
@@ -284,6 +302,9 @@ rootless() {
 
 if rootless; then
 	good_run rootless
+	oci_make_rw_image "$USER_ID:$(cat "$TEST_TMP/user-gid")" ||
+		bail_out "cannot make the read-write test image"
+	rw_run rootless
 	# The map the owners were computed with is podman's own.
 	pm rootless unshare cat /proc/self/uid_map >"$TEST_TMP/podman-uid_map" 2>/dev/null
 	if [ -s "$TEST_TMP/uid_map" ] && [ "$(awk '{ print $1, $2, $3 }' "$TEST_TMP/podman-uid_map")" = \

@@ -18,6 +18,11 @@
 # prints it (unmapped ids show as the overflow id); writes fail with EROFS;
 # after the container is gone, so are the servers and every mount.
 #
+# Rootless runc also runs one container on an `rw` annotation: it writes
+# into the image (oci-lib.sh's rw.sh) and exits; then the image must be
+# complete, e2fsck -fn clean, and the kernel must read from it what it
+# reads from its own run of the same writes (oci_rw_check).
+#
 # Then annotations the hook must refuse (the runtime must fail with the
 # hook's message, and nothing is left): a relative or escaping target, a
 # relative or missing source, an unknown key, rw, type=xfs; as root, an
@@ -203,6 +208,8 @@ make_config() {
 	plain) set -- "$@" --arg sh --arg -c \
 		--arg 'test -d /mnt && ! test -e /mnt/data && ! grep -q fuse /proc/self/mountinfo && echo nothing >/share/report';;
 	bare) set -- "$@" --arg true;;
+	rw) set -- "$@" --arg sh --arg /share/rw.sh --arg /data --arg no \
+		--arg /share/rw-report;;
 	esac
 	perl "$TEST_TMP/ociconf.pl" "$TEST_TMP/spec-$_rt-$_mode.json" "$TEST_TMP/bundle-$_mode/config.json" \
 		--env LC_ALL=C --bind "$OCI_SHARE:/share" "$@"
@@ -242,6 +249,24 @@ good_run() {
 	oci_await_probe "$desc" $_bg
 	collect_output "$_out"
 	oci_probe_result "$desc" $oci_rc "$_out"
+}
+
+# rw_run MODE RUNTIME: one container writing into an rw mount of
+# $OCI_RW_IMG, then what the kernel reads of it (oci_rw_check).  Rootless,
+# the container has one id (its root): it does not chown.
+rw_run() {
+	_mode=$1 _rt=$2
+	_out=$TEST_TMP/rw-run.out
+	fresh_run "$_mode"
+	rm -f "$OCI_SHARE/rw-report"
+	make_config "$_mode" "$_rt" rw "io.imgfs.mount.rw=source=$OCI_RW_IMG,target=/data,rw" ||
+		bail_out "cannot write config.json"
+	_now=$(date +%s)
+	bounded 120 sh "$TEST_TMP/rt.sh" "$_mode" "$_rt" run --bundle "$TEST_TMP/bundle-$_mode" "$cid" \
+		</dev/null >"$_out" 2>&1
+	_rc=$?
+	collect_output "$_out"
+	oci_rw_check "$_rt $_mode, rw" $_rc "$_out" no "$_now"
 }
 
 # bad_run MODE RUNTIME DESC ANNOTATION PATTERN...: a container the hook
@@ -355,6 +380,11 @@ for rt in $RUNTIMES; do
 				"closed to its own user" "crun does for rootless containers"
 		else
 			good_run rootless "$rt"
+			if oci_make_rw_image $USER_ID:$USER_ID; then
+				rw_run rootless "$rt"
+			else
+				bail_out "cannot make the read-write test image"
+			fi
 		fi
 		oci_bad_annotations rootless "$rt"
 		bad_run rootless "$rt" "an image the user cannot read is refused" \
