@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run the whole test suite twice: a normal build, then one with
 # AddressSanitizer and UndefinedBehaviorSanitizer (all but the container
-# runtime tests: `make check-asan`); between them, once,
+# runtime tests and fstests: `make check-asan`); between them, once,
 # `make check-qemu` on the normal build.  Needs the packages
 # from scripts/install-deps.sh; tests needing root, /dev/fuse or loop
 # devices skip (with the reason) when those are missing.
@@ -43,8 +43,9 @@ check_qemu || status=1
 # The fuzz target is the same program in both trees (always built with
 # ASan and UBSan): its fixed-seed pass has run once already.  The test
 # corpora do not depend on the build either: the first tree's serve both.
-(IMGFS_FUZZ_RUNS=0 IMGFS_CORPUS_CACHE=$top/build/tests &&
-	export IMGFS_FUZZ_RUNS IMGFS_CORPUS_CACHE &&
+# rw-compare runs one variant there (1k blocks, inline data, no journal).
+(IMGFS_FUZZ_RUNS=0 IMGFS_CORPUS_CACHE=$top/build/tests RW_VARIANTS=1k-nojournal-inline &&
+	export IMGFS_FUZZ_RUNS IMGFS_CORPUS_CACHE RW_VARIANTS &&
 	run_suite check-asan "$top/build-asan" --enable-sanitizers) || status=1
 summary
 exit $status

@@ -58,7 +58,7 @@ else
 	size=small
 	# A few that between them cover 1k/4k, inline data, no journal and
 	# no checksums.
-	default_variants="4k 1k-nojournal-inline nocsum-no64bit"
+	default_variants="4k 1k-nojournal-inline"
 	tarsize=small
 fi
 variants=${RW_VARIANTS:-$default_variants}
