@@ -167,6 +167,12 @@ void ext4_nlink_dec(struct ext4_inode *in);
 /* May directory @dir take one more subdirectory?  (EXT4_DIR_LINK_MAX) */
 bool ext4_dir_link_max(const struct ext4_fs *e, const struct ext4_inode *dir);
 
+/*
+ * inline-dir.c: grow full inline directory @dir into the inode's xattr
+ * space (0: try the link again), or -ENOSPC when there is no more room.
+ */
+int ext4_inline_dir_grow(struct ext4_fs *e, uint64_t dir);
+
 /* namei.c: names (under the lock). */
 /* Read directory @dir for a change: -ENOTDIR, or -ENOENT once it was removed. */
 int ext4_dir_for_change(struct ext4_fs *e, uint64_t dir, struct ext4_inode *in);

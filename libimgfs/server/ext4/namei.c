@@ -108,6 +108,18 @@ int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino
 {
 	errcode_t err = ext2fs_link(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)ino, file_type(mode));
 
+	/* A full inline directory grows into the inode's xattr space first. */
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		int r = ext4_inline_dir_grow(e, dir);
+
+		if (r < 0 && r != -ENOSPC) {
+			ext4_dircache_forget(e, dir);
+			return r;
+		}
+		if (r == 0)
+			err = ext2fs_link(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)ino,
+					  file_type(mode));
+	}
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		struct ext2_inode d;
 
