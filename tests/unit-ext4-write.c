@@ -174,6 +174,8 @@ static const struct op ops[] = {
 
 /* Names for the growing directory. */
 #define INLINE_ENTRIES 24
+/* Names in "big", grown from empty: indexed once its first block is full. */
+#define GROWN_ENTRIES 5000
 
 static void init_values(void)
 {
@@ -525,6 +527,20 @@ static bool mount_ro(const char *img, const char *mnt)
 	return run("mkdir -p %s && mount -o ro,loop %s %s", mnt, img, mnt) == 0;
 }
 
+/* check_names through the kernel: the odd names of big under @mnt are there, the even not. */
+static int kernel_names(const char *mnt, const char *prefix, int n)
+{
+	int bad = 0;
+
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/big/%s-%05d", mnt, prefix, i);
+		struct stat st;
+
+		bad += (i % 2) ? lstat(p, &st) != 0 : !(lstat(p, &st) < 0 && errno == ENOENT);
+	}
+	return bad;
+}
+
 static void compare_with_kernel(const struct variant *v, const char *img, const char *kimg)
 {
 	_cleanup_free_ char *m1 = xasprintf("%s/m-imgfs", tmpdir);
@@ -547,7 +563,43 @@ static void compare_with_kernel(const struct variant *v, const char *img, const 
 		v->name))
 		diag("imgfs:\n%s\nkernel:\n%s", acl1, acl2);
 	check_times(v, m1);
+	ok(kernel_names(m1, "grown-name", GROWN_ENTRIES) == 0 &&
+	   kernel_names(m1, "indexed-name", 3000) == 0 &&
+	   kernel_names(m2, "grown-name", GROWN_ENTRIES) == 0,
+	   "%s: every name in big looks up through the kernel, the removed ones do not", v->name);
 	run("umount %s; umount %s", m1, m2);
+}
+
+/*
+ * "big", grown from empty by both drivers, is hash-indexed in both: the
+ * kernel's through lsattr's I flag on its mount, ours by the inode's
+ * INDEX_FL and an index debugfs can walk (synced first: debugfs reads the
+ * image file).
+ */
+static void check_grown_index(const struct variant *v, struct imgfs_fs *fs, const char *img,
+			      const char *kroot, const char *when)
+{
+	_cleanup_free_ char *flags = NULL, *htree = NULL, *kattr = NULL;
+	unsigned long fl;
+
+	if (fs->write_ops->syncfs(fs) < 0) {
+		ok(0, "%s: syncfs", v->name);
+		return;
+	}
+	flags = capture("debugfs -R 'stat big' %s 2>/dev/null | "
+			"sed -n 's/.*Flags: \\(0x[0-9a-f]*\\).*/\\1/p'", img);
+	htree = capture("debugfs -R 'htree big' %s 2>&1 | grep -E -c '^(Root node dump|Entry #)'",
+			img);
+	fl = strtoul(flags, NULL, 16);
+	flags[strcspn(flags, "\n")] = '\0';
+	if (kroot) {
+		kattr = capture("lsattr -d %s/big 2>&1 | cut -d' ' -f1", kroot);
+		kattr[strcspn(kattr, "\n")] = '\0';
+	}
+	ok((fl & 0x1000) && atoi(htree) > 2 && (!kattr || strchr(kattr, 'I')),
+	   "%s: big is hash-indexed %s (imgfs flags %s, %d index lines; kernel lsattr %.30s)",
+	   v->name, when, flags, atoi(htree), kattr ? kattr : "-");
+	ok(fsck_clean(img), "%s: e2fsck -fn clean %s", v->name, when);
 }
 
 static void run_variant(const struct variant *v)
@@ -582,10 +634,13 @@ static void run_variant(const struct variant *v)
 	ok(fs->write_ops->mkdir(fs, fs->root_ino, "big", 3,
 				&(struct imgfs_new_inode){ .mode = S_IFDIR | 0755 }, &ino) == 0 &&
 	   (!kroot || mkdir(kbig, 0755) == 0), "%s: mkdir big", v->name);
-	ok(many(fs, kroot, "big", "linear-name", 0, 1500, false, 1) == 0 &&
-	   many(fs, kroot, "big", "linear-name", 0, 1500, true, 2) == 0 &&
-	   check_names(fs, "big", "linear-name", 1500, true) == 0,
-	   "%s: 1500 names in a linear directory, every other one removed", v->name);
+	ok(many(fs, kroot, "big", "grown-name", 0, GROWN_ENTRIES, false, 1) == 0 &&
+	   check_names(fs, "big", "grown-name", GROWN_ENTRIES, false) == 0,
+	   "%s: %d names in a directory grown from empty, all found", v->name, GROWN_ENTRIES);
+	check_grown_index(v, fs, img, kroot, "after the names were added");
+	ok(many(fs, kroot, "big", "grown-name", 0, GROWN_ENTRIES, true, 2) == 0 &&
+	   check_names(fs, "big", "grown-name", GROWN_ENTRIES, true) == 0,
+	   "%s: every other one removed, the rest found", v->name);
 	orphan_evicted(v, fs);
 
 	/* A crash with an unlinked file open: a copy of the image as it is now. */
@@ -610,7 +665,7 @@ static void run_variant(const struct variant *v)
 		ok(many(fs, kroot, "big", "indexed-name", 0, 3000, false, 1) == 0 &&
 		   many(fs, kroot, "big", "indexed-name", 0, 3000, true, 2) == 0 &&
 		   check_names(fs, "big", "indexed-name", 3000, true) == 0 &&
-		   check_names(fs, "big", "linear-name", 1500, true) == 0,
+		   check_names(fs, "big", "grown-name", GROWN_ENTRIES, true) == 0,
 		   "%s: 3000 names added to the indexed directory, half removed, all found",
 		   v->name);
 		close_rw(fs, image);

@@ -420,6 +420,15 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
 		      size_t len, uint32_t *ino);
 
+/*
+ * htree-make.c: make full one-block linear directory @dir hash-indexed,
+ * its entries split over two leaves, as the kernel does before adding an
+ * entry that does not fit.  -EAGAIN when that does not apply (no
+ * dir_index, indexed, inline, longer than a block, or block 0 not laid
+ * out as a root needs): the directory then grows linearly.
+ */
+int ext4_dir_make_indexed(struct ext4_fs *e, uint64_t dir);
+
 /* xattr.c */
 /*
  * Check what libext2fs would allocate to load @in's xattrs (it reads them

@@ -4,7 +4,8 @@
  * name them (link, unlink, rmdir), made as the kernel's ext4/namei.c
  * makes them.  Entries go through libext2fs: ext2fs_link keeps hash
  * indexed directories indexed and grows their tree, ext2fs_expand_dir
- * grows a linear directory, or moves an inline one out of the inode.
+ * grows a linear directory, or moves an inline one out of the inode, and
+ * a full directory of one block becomes indexed (htree-make.c).
  */
 #include "config.h"
 
@@ -114,7 +115,17 @@ int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino
 		/* An indexed directory grows its tree inside ext2fs_link: full is full. */
 		err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &d);
 		if (!err && !(d.i_flags & EXT2_INDEX_FL)) {
-			err = ext2fs_expand_dir(e->fs, (ext2_ino_t)dir);
+			/*
+			 * As the kernel: a full directory of one block becomes
+			 * indexed (with dir_index), a longer one grows a block.
+			 */
+			int r = ext4_dir_make_indexed(e, dir);
+
+			if (r < 0 && r != -EAGAIN) {
+				ext4_dircache_forget(e, dir);
+				return r;
+			}
+			err = r == 0 ? 0 : ext2fs_expand_dir(e->fs, (ext2_ino_t)dir);
 			if (!err)
 				err = ext2fs_link(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)ino,
 						  file_type(mode));
