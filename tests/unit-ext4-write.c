@@ -54,6 +54,7 @@ struct op {
 	struct timespec at, mt;
 	const void *val;
 	size_t vlen;
+	unsigned umask;		/* MKDIR/CREATE/MKNOD: the creator's */
 	int want;		/* 0 or the errno expected */
 };
 
@@ -72,6 +73,16 @@ static const unsigned char acl_default[] = {
 	0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
 	0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
 	0x20, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+};
+/* A default ACL with more than the mode can say: named entries and a mask. */
+static const unsigned char acl_default_x[] = {
+	2, 0, 0, 0,
+	0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,		/* user::rwx */
+	0x02, 0, 5, 0, 0xe8, 0x03, 0, 0,		/* user:1000:r-x */
+	0x04, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,		/* group::rwx */
+	0x08, 0, 6, 0, 0xd0, 0x07, 0, 0,		/* group:2000:rw- */
+	0x10, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,		/* mask::rwx */
+	0x20, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,		/* other::r-x */
 };
 static char big_value[700];
 static char name255[256], name256[257];
@@ -168,6 +179,38 @@ static const struct op ops[] = {
 	{ MKDIR, "y/b/deeper/d2", .mode = 0755 },
 	{ RMDIR, "y/b/deeper/d2" },
 	{ RMDIR, "y/b/deeper" },
+	/*
+	 * New inodes under a default ACL take it (posix_acl_create): the ACL,
+	 * not the umask, masks their mode; directories keep the default too.
+	 * Without one the umask applies.  Symlinks take neither.
+	 */
+	{ MKDIR, "acl", .mode = 0777, .umask = 022 },
+	{ SETX, "acl", "system.posix_acl_default", .val = acl_default_x,
+	  .vlen = sizeof(acl_default_x) },
+	{ CREATE, "acl/f", .mode = 0666, .umask = 077 },
+	{ CREATE, "acl/f2", .mode = 0640, .umask = 0 },
+	{ CREATE, "acl/f3", .mode = 04755, .umask = 022 },
+	{ MKDIR, "acl/d", .mode = 0777, .umask = 077 },
+	{ MKDIR, "acl/d2", .mode = 01750, .umask = 0 },
+	{ MKNOD, "acl/p", .mode = S_IFIFO | 0606, .umask = 027 },
+	{ MKNOD, "acl/c", .mode = S_IFCHR | 0660, .dev = 0x0105, .umask = 022 },
+	{ SYMLINK, "acl/l", "target" },
+	{ CREATE, "acl/d/g", .mode = 0666, .umask = 077 },
+	{ MKDIR, "acl/d/dd", .mode = 0700, .umask = 0 },
+	/* A default ACL the mode could say (no mask): no access ACL is stored. */
+	{ MKDIR, "acl/min", .mode = 0755, .umask = 0 },
+	{ SETX, "acl/min", "system.posix_acl_default", .val = acl_default,
+	  .vlen = sizeof(acl_default) },
+	{ CREATE, "acl/min/f", .mode = 0666, .umask = 077 },
+	{ MKDIR, "acl/min/d", .mode = 0777, .umask = 0777 },
+	{ REMX, "acl/min", "system.posix_acl_default" },
+	{ CREATE, "acl/min/g", .mode = 0666, .umask = 027 },
+	/* chmod of an inode with an access ACL: the ACL follows (posix_acl_chmod). */
+	{ CHMOD, "acl/f2", .mode = 0751 },
+	{ CHMOD, "acl/d", .mode = 02705 },
+	{ CREATE, "nacl", .mode = 0666, .umask = 027 },
+	{ MKDIR, "nacl-d", .mode = 0777, .umask = 022 },
+	{ MKNOD, "nacl-p", .mode = S_IFIFO | 0666, .umask = 0777 },
 	/* An inline directory (where the feature is on) grows out of its inode. */
 	{ MKDIR, "in", .mode = 0755 },
 };
@@ -238,7 +281,7 @@ static dev_t op_dev(const struct op *op)
 static int run_backend(struct imgfs_fs *fs, const struct op *op)
 {
 	const struct imgfs_write_ops *w = fs->write_ops;
-	struct imgfs_new_inode ni = { .mode = op->mode, .rdev = op_dev(op) };
+	struct imgfs_new_inode ni = { .mode = op->mode, .rdev = op_dev(op), .umask = op->umask };
 	struct imgfs_setattr sa = { 0 };
 	uint64_t dir, dir2, ino;
 	const char *name, *name2;
@@ -319,6 +362,7 @@ static int run_kernel(const char *root, const struct op *op)
 	struct timespec ts[2] = { op->at, op->mt };
 	int r;
 
+	umask(op->umask);
 	switch (op->k) {
 	case MKDIR: r = mkdir(a, op->mode); break;
 	case CREATE: r = mknod(a, S_IFREG | op->mode, 0); break;
@@ -335,7 +379,9 @@ static int run_kernel(const char *root, const struct op *op)
 	case REMX: r = lremovexattr(a, op->b); break;
 	default: abort();
 	}
-	return r < 0 ? errno : 0;
+	r = r < 0 ? errno : 0;
+	umask(0);
+	return r;
 }
 
 static const char *op_name(enum opk k)
@@ -541,6 +587,10 @@ static int kernel_names(const char *mnt, const char *prefix, int n)
 	return bad;
 }
 
+/* What the table made under default ACLs and without one. */
+#define ACL_INHERITED "acl acl/f acl/f2 acl/f3 acl/d acl/d2 acl/p acl/c acl/d/g acl/d/dd " \
+		      "acl/min acl/min/f acl/min/d acl/min/g nacl nacl-d nacl-p"
+
 static void compare_with_kernel(const struct variant *v, const char *img, const char *kimg)
 {
 	_cleanup_free_ char *m1 = xasprintf("%s/m-imgfs", tmpdir);
@@ -557,8 +607,8 @@ static void compare_with_kernel(const struct variant *v, const char *img, const 
 	if (!ok(strstr(out, "\nexit 0\n") != NULL, "%s: treecmp with the kernel's tree", v->name))
 		diag("%s", out);
 	/* treecmp compared every xattr; these name the entries in words. */
-	acl1 = capture("cd %s && getfacl -n -p a b/g b/gd x y p 2>&1", m1);
-	acl2 = capture("cd %s && getfacl -n -p a b/g b/gd x y p 2>&1", m2);
+	acl1 = capture("cd %s && getfacl -n -p a b/g b/gd x y p %s 2>&1", m1, ACL_INHERITED);
+	acl2 = capture("cd %s && getfacl -n -p a b/g b/gd x y p %s 2>&1", m2, ACL_INHERITED);
 	if (!ok(!strcmp(acl1, acl2) && strstr(acl1, "user:1000:r--"), "%s: getfacl the same",
 		v->name))
 		diag("imgfs:\n%s\nkernel:\n%s", acl1, acl2);

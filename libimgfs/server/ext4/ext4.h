@@ -201,6 +201,28 @@ int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
 int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
 		  size_t size, int flags);
 int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name);
+/*
+ * What a new inode takes from its directory's default ACL, in the VFS's
+ * ACL format (libext2fs writes ext4's): an access ACL unless its mode
+ * says all of it, and for a directory the default itself.
+ */
+struct ext4_acl_inherit {
+	void *access, *def;	/* NULL: none */
+	size_t access_len, def_len;
+};
+/*
+ * As the kernel's posix_acl_create for a new inode of *@mode in @dir:
+ * without a default ACL the umask clears permission bits; with one the
+ * ACL masks them instead and *@out says what the inode inherits.
+ * Symlinks take neither.  Release *@out with ext4_acl_inherit_done().
+ */
+int ext4_acl_inherit(struct ext4_fs *e, const struct ext4_inode *dir, uint16_t *mode,
+		     unsigned umask, struct ext4_acl_inherit *out);
+void ext4_acl_inherit_done(struct ext4_acl_inherit *a);
+/* Write what ext4_acl_inherit() found on new inode @ino. */
+int ext4_acl_init(struct ext4_fs *e, uint64_t ino, const struct ext4_acl_inherit *a);
+/* @ino's mode became @mode: its access ACL, if any, follows (posix_acl_chmod). */
+int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode);
 
 /* orphan.c: inodes with no links that are still referenced. */
 /* Is @ino unlinked but still open (so readable until evicted)? */

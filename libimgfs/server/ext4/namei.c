@@ -465,9 +465,12 @@ static int make_node(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t
 		     uint64_t *ino)
 {
 	struct ext4_fs *e = EXT4(fs);
+	_cleanup_(ext4_acl_inherit_done) struct ext4_acl_inherit acl = { 0 };
+	struct imgfs_new_inode mi = *ni;
 	char namez[EXT2_NAME_LEN + 1];
 	struct ext4_inode din, in;
 	bool isdir = LINUX_S_ISDIR(ni->mode);
+	uint16_t mode = (uint16_t)ni->mode;
 	uint64_t old;
 	int r;
 
@@ -489,10 +492,16 @@ static int make_node(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t
 	if (isdir && ext4_dir_link_max(e, &din))
 		return -EMLINK;
 
-	r = new_inode(e, &din, ni, &in);
+	r = ext4_acl_inherit(e, &din, &mode, (unsigned)ni->umask, &acl);
 	if (r < 0)
 		return r;
-	r = init_type(e, dir, &in, ni, target, target_len);
+	mi.mode = mode;
+	r = new_inode(e, &din, &mi, &in);
+	if (r < 0)
+		return r;
+	r = init_type(e, dir, &in, &mi, target, target_len);
+	if (r == 0)
+		r = ext4_acl_init(e, in.ino, &acl);
 	if (r == 0)
 		r = ext4_dir_add(e, dir, namez, in.ino, in.raw.i_mode);
 	if (r < 0) {
