@@ -50,21 +50,56 @@ static unsigned dirent_min_size(unsigned name_len)
 	return (DIRENT_HEADER + name_len + 3) & ~3U;
 }
 
-/* By hash, then by place in the old block, so that the order is the same every run. */
-static int map_cmp(const void *a, const void *b)
-{
-	const struct dx_map *x = a, *y = b;
+typedef int (*map_cmp_fn)(const struct dx_map *x, const struct dx_map *y);
 
+/* By hash, then by place in the old block: a total order, the same every run. */
+static int by_hash(const struct dx_map *x, const struct dx_map *y)
+{
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static int map_off_cmp(const void *a, const void *b)
+static int by_place(const struct dx_map *x, const struct dx_map *y)
 {
-	const struct dx_map *x = a, *y = b;
-
 	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void map_sift_down(struct dx_map *v, size_t i, size_t n, map_cmp_fn cmp)
+{
+	for (;;) {
+		size_t big = i, l = 2 * i + 1, r = l + 1;
+		struct dx_map t;
+
+		if (l < n && cmp(&v[l], &v[big]) > 0)
+			big = l;
+		if (r < n && cmp(&v[r], &v[big]) > 0)
+			big = r;
+		if (big == i)
+			return;
+		t = v[i];
+		v[i] = v[big];
+		v[big] = t;
+		i = big;
+	}
+}
+
+/*
+ * Heapsort, not qsort(3): glibc's qsort asks sysinfo(2) for the memory
+ * size once an array passes 1 KiB, and the server's seccomp policy kills
+ * it for that (zone.c says the same).
+ */
+static void map_sort(struct dx_map *v, size_t n, map_cmp_fn cmp)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		map_sift_down(v, i, n, cmp);
+	for (size_t end = n; end-- > 1;) {
+		struct dx_map t = v[0];
+
+		v[0] = v[end];
+		v[end] = t;
+		map_sift_down(v, 0, end, cmp);
+	}
 }
 
 /*
@@ -232,7 +267,7 @@ int ext4_dir_make_indexed(struct ext4_fs *e, uint64_t dir)
 		return r;
 	if (n < 2)
 		return -EAGAIN;
-	qsort(map, n, sizeof(*map), map_cmp);
+	map_sort(map, n, by_hash);
 	split = split_point(e, map, n);
 	hash2 = map[split].hash;
 	if (hash2 == map[split - 1].hash)
@@ -252,7 +287,7 @@ int ext4_dir_make_indexed(struct ext4_fs *e, uint64_t dir)
 		r = write_block(e, dir, 2, leaf);
 	if (r < 0)
 		return r;
-	qsort(map, split, sizeof(*map), map_off_cmp);
+	map_sort(map, split, by_place);
 	r = fill_leaf(e, leaf, old, map, split);
 	if (r == 0)
 		r = write_block(e, dir, 1, leaf);
