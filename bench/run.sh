@@ -38,10 +38,19 @@ Options:
                    must not be tmpfs, or "cold" would not be cold
   --timeout SEC    give up on one workload after SEC seconds (default 900)
   -h, --help       show this help
+
+bench/run.sh --rw [--help]: the read-write section instead (bench/rw.sh).
 EOF
 }
 
 die() { echo "bench: $*" >&2; exit 1; }
+
+# --rw: the read-write section instead (bench/rw.sh: untar, cp -a, seq
+# write, fio random writes, rm -rf on kernel, fuse2fs and imgfs -o rw).
+if [ "${1:-}" = --rw ]; then
+	shift
+	exec bash "$(dirname "$0")/rw.sh" "$@"
+fi
 note() { echo "bench: $*" >&2; }
 
 # ---- options ---------------------------------------------------------------

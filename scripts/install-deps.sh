@@ -2,13 +2,17 @@
 # Install the Debian 12 packages imgfs needs to build, test and benchmark
 # (the container runtimes and busybox-static are for the OCI hook's tests,
 # clang with its libFuzzer runtime for the fuzz pass, QEMU and cpio for
-# booting the fuse-iomap kernel in make check-qemu).
+# booting the fuse-iomap kernel in make check-qemu; fio for bench/rw.sh;
+# xfslibs-dev and the rest of the second and third lines to build the
+# fstests snapshot, its fsx and fsstress, for the read-write tests).
 set -eu
 PACKAGES="
 	build-essential autoconf automake pkg-config
 	libfuse3-dev fuse3 libext2fs-dev e2fsprogs libblkid-dev libmount-dev
 	libcap-dev libseccomp-dev libjson-c-dev
-	fuse2fs xfsprogs attr acl util-linux fdisk kmod
+	fuse2fs xfsprogs attr acl util-linux fdisk kmod fio
+	xfslibs-dev uuid-dev libtool-bin libacl1-dev libattr1-dev libaio-dev liburing-dev
+	libgdbm-dev gawk uuid-runtime quota dbench python3 sqlite3
 	runc crun podman conmon uidmap busybox-static perl
 	clang libclang-rt-14-dev
 	qemu-system-x86 cpio

@@ -66,8 +66,8 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 				    (sa->valid & IMGFS_SET_MTIME_NOW) ? &now : &sa->mtime);
 	ext4_inode_set_time(&in, EXT4_CTIME, (sa->valid & IMGFS_SET_CTIME) ? &sa->ctime : &now);
 	r = ext4_inode_write(e, &in);
-	/* FUSE leaves the ACL to the server, as ext4_setattr does it. */
-	if (r == 0 && (sa->valid & IMGFS_SET_MODE))
+	/* As ext4_setattr: a file's access ACL follows chmod (after the inode: it rewrites it). */
+	if (r == 0 && (sa->valid & IMGFS_SET_MODE) && !LINUX_S_ISLNK(raw->i_mode))
 		r = ext4_acl_chmod(e, ino, raw->i_mode);
 	return r;
 }

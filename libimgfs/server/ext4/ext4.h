@@ -198,6 +198,8 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 int ext4_truncate(struct ext4_fs *e, struct ext4_inode *in, uint64_t size);
 
 /* xattr-write.c */
+/* chmod of @ino to @mode: its access ACL's owner, mask (or group) and other follow. */
+int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode);
 int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
 		  size_t size, int flags);
 int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name);
@@ -221,8 +223,6 @@ int ext4_acl_inherit(struct ext4_fs *e, const struct ext4_inode *dir, uint16_t *
 void ext4_acl_inherit_done(struct ext4_acl_inherit *a);
 /* Write what ext4_acl_inherit() found on new inode @ino. */
 int ext4_acl_init(struct ext4_fs *e, uint64_t ino, const struct ext4_acl_inherit *a);
-/* @ino's mode became @mode: its access ACL, if any, follows (posix_acl_chmod). */
-int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode);
 
 /* orphan.c: inodes with no links that are still referenced. */
 /* Is @ino unlinked but still open (so readable until evicted)? */

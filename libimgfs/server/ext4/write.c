@@ -36,6 +36,39 @@ static int map_inline_write(struct ext4_fs *e, struct ext4_inode *in, uint64_t p
 	return ext4_inline_convert(e, in);
 }
 
+/*
+ * As the kernel's first write to a new file on an inline_data filesystem:
+ * an empty file without blocks whose bytes will fit in the inode keeps
+ * them there (extent root cleared, system.data made).
+ */
+static int start_inline(struct ext4_fs *e, struct ext4_inode *in, uint64_t end)
+{
+	size_t free_ea = 0;
+	errcode_t err;
+	int r;
+
+	if (!e->inline_data || (in->raw.i_flags & EXT4_INLINE_DATA_FL) ||
+	    ext4_inode_size(e, in) || in->raw.i_blocks || e->inode_size <= EXT2_GOOD_OLD_INODE_SIZE)
+		return 0;
+	err = ext2fs_xattr_inode_max_size(e->fs, (ext2_ino_t)in->ino, &free_ea);
+	if (err == EXT2_ET_INLINE_DATA_NO_SPACE || err == EXT2_ET_EA_NO_SPACE)
+		return 0;
+	if (err)
+		return ext4_errno(err, in->ino, "measuring the inode's xattr space");
+	if (end > EXT4_MIN_INLINE_DATA_SIZE + free_ea)
+		return 0;
+	memset(in->raw.i_block, 0, sizeof(in->raw.i_block));
+	in->raw.i_flags &= ~(uint32_t)EXT4_EXTENTS_FL;
+	in->raw.i_flags |= EXT4_INLINE_DATA_FL;
+	r = ext4_inode_write(e, in);
+	if (r < 0)
+		return r;
+	err = ext2fs_inline_data_init(e->fs, (ext2_ino_t)in->ino);
+	if (err)
+		return ext4_errno(err, in->ino, "making the file inline");
+	return ext4_inode_read(e, in->ino, in);
+}
+
 int ext4_iomap_write(struct ext4_fs *e, uint64_t ino, uint64_t pos, uint64_t len,
 		     struct imgfs_iomap *map)
 {
@@ -58,6 +91,9 @@ int ext4_iomap_write(struct ext4_fs *e, uint64_t ino, uint64_t pos, uint64_t len
 		return -EFBIG;
 	len = MIN(MAX(len, 1), e->base.max_file_size - pos);
 
+	r = start_inline(e, &in, pos + len);
+	if (r < 0)
+		return r;
 	if (in.raw.i_flags & EXT4_INLINE_DATA_FL) {
 		r = map_inline_write(e, &in, pos, len, map, &done);
 		if (r < 0 || done)

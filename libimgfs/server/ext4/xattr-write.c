@@ -375,54 +375,44 @@ int ext4_acl_init(struct ext4_fs *e, uint64_t ino, const struct ext4_acl_inherit
 	return err ? set_error(err, ino) : 0;
 }
 
-/*
- * chmod of an inode with an access ACL: as the kernel's posix_acl_chmod,
- * the ACL follows the new mode (user:: the owner bits, the mask, or
- * group:: without one, the group bits, other:: the other bits).
- */
 int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode)
 {
 	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;
 	_cleanup_ext2_free_ void *value = NULL;
-	char *acl, *group_obj = NULL, *mask_obj = NULL;
-	size_t len;
+	bool exists, has_mask = false;
+	size_t len = 0;
 	errcode_t err;
+	uint8_t *p;
+	int r;
 
-	if (LINUX_S_ISLNK(mode) || !ext2fs_has_feature_xattr(e->fs->super))
-		return 0;
-	err = ext2fs_xattrs_open(e->fs, (ext2_ino_t)ino, &h);
-	if (!err)
-		err = ext2fs_xattrs_read(h);
-	if (!err)
-		err = ext2fs_xattr_get(h, ACL_ACCESS, &value, &len);
-	if (err == EXT2_ET_EA_KEY_NOT_FOUND)
-		return 0;
-	if (err == EINVAL || (!err && (len < 4 || (len - 4) % 8 || get_le32(value) != ACL_VERSION)))
-		return fs_corrupt("inode %llu: malformed %s", (unsigned long long)ino, ACL_ACCESS);
+	r = load(e, ino, ACL_ACCESS, &h, &exists);
+	if (r == -EOPNOTSUPP)
+		return 0;	/* no xattrs on this filesystem: no ACL to follow */
+	if (r < 0 || !exists)
+		return r;
+	err = ext2fs_xattr_get(h, ACL_ACCESS, &value, &len);
 	if (err)
 		return ext4_errno(err, ino, "reading the access ACL");
-	acl = value;
+	if (len < 4 || (len - 4) % 8)
+		return fs_corrupt("inode %llu: malformed access ACL", (unsigned long long)ino);
+	p = value;
+	for (size_t off = 4; off < len; off += 8)
+		if (get_le16(p + off) == ACL_MASK)
+			has_mask = true;
+	/* posix_acl_chmod: owner, mask (or group without one) and other follow the mode. */
 	for (size_t off = 4; off < len; off += 8) {
-		switch (get_le16(acl + off)) {
-		case ACL_USER_OBJ:
-			put_le16(acl + off + 2, (mode >> 6) & 7);
-			break;
-		case ACL_OTHER:
-			put_le16(acl + off + 2, mode & 7);
-			break;
-		case ACL_GROUP_OBJ:
-			group_obj = acl + off;
-			break;
-		case ACL_MASK:
-			mask_obj = acl + off;
-			break;
-		default:
-			break;
-		}
+		unsigned tag = get_le16(p + off), perm;
+
+		if (tag == ACL_USER_OBJ)
+			perm = (mode >> 6) & 7;
+		else if (tag == ACL_MASK || (tag == ACL_GROUP_OBJ && !has_mask))
+			perm = (mode >> 3) & 7;
+		else if (tag == ACL_OTHER)
+			perm = mode & 7;
+		else
+			continue;
+		put_le16(p + off + 2, (uint16_t)perm);
 	}
-	if (!mask_obj && !group_obj)
-		return fs_corrupt("inode %llu: malformed %s", (unsigned long long)ino, ACL_ACCESS);
-	put_le16((mask_obj ? mask_obj : group_obj) + 2, (mode >> 3) & 7);
 	err = ext2fs_xattr_set(h, ACL_ACCESS, value, len);
 	return err ? set_error(err, ino) : 0;
 }
