@@ -166,6 +166,8 @@ int ext4_name_copy(char *buf, const char *name, size_t len);
 int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
 /* Point the existing entry @name of @dir at @ino (of type @mode). */
 int ext4_dir_set(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
+/* Take entry @name (naming @child) out of @dir; through the index when it has one. */
+int ext4_dir_remove(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t child);
 /* Directory @dir gained or lost an entry: mtime and ctime, and @subdirs links. */
 int ext4_dir_changed(struct ext4_fs *e, uint64_t dir, int subdirs);
 /* 1 if directory @dir holds nothing but "." and "..", 0 if it holds more. */
@@ -441,6 +443,9 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 /* htree.c: 1 found, 0 not there, -EAGAIN when the index is unusable (search linearly). */
 int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
 		      size_t len, uint32_t *ino);
+/* The same, and *@lblk is the leaf block that holds the name when it is found. */
+int ext4_htree_find(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
+		    size_t len, uint32_t *ino, uint64_t *lblk);
 
 /*
  * htree-make.c: make full one-block linear directory @dir hash-indexed,
