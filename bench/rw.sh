@@ -39,6 +39,14 @@ EOF
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 
+# A mount namespace of its own: a copy of a read-write mount in a
+# namespace someone else makes meanwhile (a container, a test's sandbox)
+# would keep the filesystem alive after our umount, its server running
+# and its image unfinished when e2fsck looks at it.
+if [ "${IMGFS_BENCH_NS:-}" != "$$" ] && [ "$(id -u)" = 0 ] && [ -z "${IMGFS_BENCH_NO_NS:-}" ]; then
+	IMGFS_BENCH_NS=$$ exec unshare -m --propagation private bash "$0" "$@"
+fi
+
 FSLIST=kernel,fuse2fs,imgfs
 BUILDDIR=${IMGFS_BUILDDIR:-}
 TMPBASE=${TMPDIR:-/var/tmp}
@@ -190,7 +198,7 @@ declare -A LABEL=([untar]="untar (s)" [cpa]="cp -a /usr/share (s)" [seqw]="seq w
 for fs in "${FSES[@]}"; do
 	IMG=$WORK/$fs.img
 	rm -f "$IMG"
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -L bench-rw "$IMG" 6G ||
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -L bench-rw "$IMG" 6G >/dev/null ||
 		die "mkfs.ext4 failed"
 	if ! do_mount "$fs" 2>"$WORK/mount.err"; then
 		NOTE[$fs]=$(head -n 1 "$WORK/mount.err")

@@ -6,5 +6,8 @@
 # Skips, with the reason, while imgfs serves images read-only.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 export top_srcdir
+# Results of their own: `make fstests` may run beside it.
+FSTESTS_RESULTS=${top_builddir:-$top_srcdir}/tests/fstests-results/quick-${RW_DRIVER:-${IMGFS_TEST_FS:-imgfs}}
+export FSTESTS_RESULTS
 exec sh "$top_srcdir/tests/fstests/run.sh" \
 	$(sed 's/#.*//' "$top_srcdir/tests/fstests-quick.list")

@@ -63,6 +63,20 @@ else
 fi
 variants=${RW_VARIANTS:-$default_variants}
 
+# treecmp --now must still see a time one side set and the other did not.
+a=$TEST_TMP/self/a b=$TEST_TMP/self/b
+mkdir -p "$a" "$b"
+for t in "$a" "$b"; do : >"$t/both-now" && : >"$t/one-old" && : >"$t/both-old"; done
+touch -d "$(date -d @1000000000)" "$a/one-old" "$a/both-old" "$b/both-old"
+"$TREECMP" --now="$(($(date +%s) - 60))" --ignore=ctime "$a" "$b" >"$TEST_TMP/self.out" 2>&1
+if [ $? -eq 1 ] && grep -q '^/one-old: mtime:' "$TEST_TMP/self.out" &&
+	! grep -q '^/both-' "$TEST_TMP/self.out"; then
+	ok "treecmp --now: times the clock set match, an old one against a new one does not"
+else
+	not_ok "treecmp --now: times the clock set match, an old one against a new one does not"
+	diag_file "$TEST_TMP/self.out"
+fi
+
 fsstress=$(fstests_tool fsstress) || fsstress=
 if [ -n "$fsstress" ]; then
 	ok "fsstress built from $(basename "$(fstests_tarball)")"

@@ -9,7 +9,8 @@
 # ./check with FSTYP=fuse as its README.fuse describes: `mount -t
 # fuse.imgfs` finds tests/fstests/mount.fuse.imgfs, laid over /usr/sbin
 # (where mount(8) looks for helpers) in a mount namespace of the run's
-# own, so nothing on the host changes.  Default CHECK-ARGS: -g generic.
+# own, so nothing on the host changes.  Default CHECK-ARGS: -g generic/auto
+# (the tests of tests/generic in fstests' auto group).
 # Tests in tests/fstests-expunge (one a line, with the reason after #)
 # are left out.  With FSTYP=fuse fstests does not mkfs or fsck the
 # images itself: e2fsck -fn checks both once the run is over.
@@ -23,6 +24,8 @@
 #       tests/fstests-expunge.fuse2fs is the expunge list
 #   FSTESTS_EXPUNGE=FILE      another expunge list
 #   FSTESTS_TIMEOUT=SECONDS   for the whole run (default 43200)
+#   FSTESTS_RESULTS=DIR       fstests' results (default
+#       tests/fstests-results/DRIVER; emptied first)
 
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -70,7 +73,7 @@ imgfs) sub=imgfs expunge=$top_srcdir/tests/fstests-expunge;;
 fuse2fs) sub=fuse2fs expunge=$top_srcdir/tests/fstests-expunge.fuse2fs;;
 esac
 expunge=${FSTESTS_EXPUNGE:-$expunge}
-results=$top_builddir/tests/fstests-results/$RW_DRIVER
+results=${FSTESTS_RESULTS:-$top_builddir/tests/fstests-results/$RW_DRIVER}
 rm -rf "$results" && mkdir -p "$results" || bail_out "cannot create $results"
 for d in test scratch; do
 	mkdir -p "$TEST_TMP/$d"
@@ -101,12 +104,17 @@ export RESULT_BASE=$results
 export TEST_FS_MOUNT_OPTS=
 export MOUNT_OPTIONS=
 EOF
-[ $# -gt 0 ] || set -- -g generic
+[ $# -gt 0 ] || set -- -g generic/auto
 
 # ---- the run ----
 t0=$(date +%s)
+# A PID namespace too: when the time is up, or the run is interrupted,
+# every process of the run ends with it (--kill-child), fstests' own
+# and the FUSE servers alike, and with them the namespace's mounts.
+# Its own /proc (--mount-proc): the helper writes the sandbox's id maps
+# under /proc/PID, and PIDs are the namespace's.
 IMGFS_MOUNT_BIN=$IMGFS_MOUNT bounded "${FSTESTS_TIMEOUT:-43200}" \
-	unshare -m --propagation private sh -c '
+	unshare -m -p --fork --kill-child --mount-proc --propagation private sh -c '
 	mount -t overlay imgfs-fstests -o "lowerdir=$1:/usr/sbin" /usr/sbin || exit 90
 	dir=$2 bin=$3 config=$4 expunge=$5 tdir=$6 sdir=$7
 	shift 7
@@ -117,7 +125,7 @@ IMGFS_MOUNT_BIN=$IMGFS_MOUNT bounded "${FSTESTS_TIMEOUT:-43200}" \
 		if mountpoint -q "$m"; then umount "$m" || r=92; fi
 	done
 	exit $r' sh "$TEST_TMP/sbin" "$fst" "$TEST_TMP/bin" "$TEST_TMP/local.config" \
-	"$expunge" "$TEST_TMP/test" "$TEST_TMP/scratch" "$@" 2>&1 | tee "$results/check.log"
+	"$expunge" "$TEST_TMP/test" "$TEST_TMP/scratch" "$@" 2>&1 | tee "$results/check.log" | sed -u 's/^/# /'
 t1=$(date +%s)
 # A FUSE server writes the last of its image as it exits.
 i=0

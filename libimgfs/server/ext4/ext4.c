@@ -109,6 +109,18 @@ static const struct imgfs_fs_ops ext4_ops = {
 	.getxattr = ext4_getxattr,
 };
 
+static void block_freed(ext2_filsys fs, blk64_t blk, int inuse)
+{
+	if (inuse < 0)
+		imgfs_io_forget(fs->io, blk, 1);
+}
+
+static void range_freed(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
+{
+	if (inuse < 0)
+		imgfs_io_forget(fs->io, blk, num);
+}
+
 static int ext4_syncfs(struct imgfs_fs *fs)
 {
 	struct ext4_fs *e = EXT4(fs);
@@ -118,8 +130,9 @@ static int ext4_syncfs(struct imgfs_fs *fs)
 }
 
 /*
- * File data went to the image with pwrite() and metadata is written
- * through as it changes: syncing one file is syncing the image.
+ * File data went to the image with pwrite(); metadata waits in io.c's
+ * cache, which ext2fs_flush2 writes before it fdatasyncs the image:
+ * syncing one file is syncing the image.
  */
 static int ext4_fsync(struct imgfs_fs *fs, uint64_t ino, bool datasync)
 {
@@ -338,6 +351,9 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 					       "%s: unsupported filename encoding %u", img->path,
 					       e->fs->super->s_encoding);
 	}
+	/* A freed block may become file data, which bypasses io.c's cache: drop its copy. */
+	ext2fs_set_block_alloc_stats_callback(e->fs, block_freed, NULL);
+	ext2fs_set_block_alloc_stats_range_callback(e->fs, range_freed, NULL);
 	/* getattr after lookup reads the same inode twice: keep a few hundred. */
 	code = ext2fs_create_inode_cache(e->fs, 256);
 	if (code)

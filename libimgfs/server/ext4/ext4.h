@@ -101,6 +101,7 @@ struct ext4_fs {
 	 */
 	uint32_t *open_orphans;
 	size_t open_orphan_count, open_orphan_cap;
+	unsigned lock_depth;		/* EXT4_LOCK nesting, under lock */
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -109,19 +110,28 @@ static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
 }
 
 /* Lock @e for the rest of the enclosing scope. */
-static inline pthread_mutex_t *ext4_lock(struct ext4_fs *e)
+static inline struct ext4_fs *ext4_lock(struct ext4_fs *e)
 {
 	pthread_mutex_lock(&e->lock);
-	return &e->lock;
+	e->lock_depth++;
+	return e;
 }
 
-static inline void ext4_unlockp(pthread_mutex_t **m)
+/* io.c: the metadata an op left in the cache goes to the image as the op ends. */
+void ext4_op_end(struct ext4_fs *e);
+
+static inline void ext4_unlockp(struct ext4_fs **ep)
 {
-	if (*m)
-		pthread_mutex_unlock(*m);
+	struct ext4_fs *e = *ep;
+
+	if (!e)
+		return;
+	if (--e->lock_depth == 0)
+		ext4_op_end(e);
+	pthread_mutex_unlock(&e->lock);
 }
 #define EXT4_LOCK(e) \
-	_cleanup_(ext4_unlockp) pthread_mutex_t *_ext4_locked_ __attribute__((unused)) = ext4_lock(e)
+	_cleanup_(ext4_unlockp) struct ext4_fs *_ext4_locked_ __attribute__((unused)) = ext4_lock(e)
 
 /* Memory libext2fs hands out is released with ext2fs_free_mem(). */
 static inline void ext2_freep(void *p)
@@ -282,6 +292,12 @@ void ext4_mmp_stop(struct ext4_fs *e);
 /* io.c: an io_manager that preads the image fd; see io.c for the name format. */
 extern io_manager imgfs_io_manager;
 int imgfs_io_name(char *buf, size_t size, const struct imgfs_image *img);
+/* File data blocks bypass io.c's metadata cache (the engine reads them from the fd). */
+errcode_t imgfs_io_write_through(io_channel io, unsigned long long block, int count,
+				 const void *data);
+errcode_t imgfs_io_read_through(io_channel io, unsigned long long block, int count, void *data);
+/* Freed blocks: any cached copy, written or not, is dropped. */
+void imgfs_io_forget(io_channel io, unsigned long long block, unsigned long long count);
 
 /* super.c */
 struct imgfs_error;

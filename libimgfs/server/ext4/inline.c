@@ -168,7 +168,8 @@ int ext4_inline_convert(struct ext4_fs *e, struct ext4_inode *in)
 		r = ext4_alloc_blocks(e, in, 0, 1, &m, &fresh);
 		if (r < 0)
 			return r;
-		r = ext4_errno(io_channel_write_blk64(e->fs->io, m.pblk, 1, block), in->ino,
+		/* File data: past io.c's metadata cache, where the engine reads it. */
+		r = ext4_errno(imgfs_io_write_through(e->fs->io, m.pblk, 1, block), in->ino,
 			       "writing the data of an inline file");
 		if (r < 0)
 			return r;

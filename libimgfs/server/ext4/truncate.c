@@ -31,11 +31,16 @@ int ext4_zero_bytes(struct ext4_fs *e, struct ext4_inode *in, uint64_t pos, uint
 
 			if (!buf && !(buf = malloc(e->blocksize)))
 				return -ENOMEM;
-			r = ext4_read_block(e, in->ino, pblk, buf);
+			/* File data: read and written past io.c's metadata cache. */
+			if (!ext4_blocks_ok(e, in->ino, pblk, 1))
+				return fs_corrupt("inode %llu: block %llu is outside the filesystem or in its metadata",
+						  (unsigned long long)in->ino, (unsigned long long)pblk);
+			r = ext4_errno(imgfs_io_read_through(e->fs->io, pblk, 1, buf), in->ino,
+				       "reading a block");
 			if (r < 0)
 				return r;
 			memset(buf + off, 0, n);
-			r = ext4_errno(io_channel_write_blk64(e->fs->io, pblk, 1, buf), in->ino,
+			r = ext4_errno(imgfs_io_write_through(e->fs->io, pblk, 1, buf), in->ino,
 				       "zeroing part of a block");
 			if (r < 0)
 				return r;
