@@ -126,10 +126,17 @@ struct imgfs_iomap_ops {
 
 /* Who creates an inode, and what it is (create, mknod, mkdir, symlink). */
 struct imgfs_new_inode {
-	mode_t mode;		/* type and permissions, the caller's umask applied */
+	mode_t mode;		/* type and permissions, the umask not applied */
 	dev_t rdev;		/* character and block devices */
 	uid_t uid;		/* the creator; the backend applies a setgid parent's group */
 	gid_t gid;
+	/*
+	 * The creator's umask.  As the kernel's posix_acl_create, the
+	 * backend clears these permission bits when the parent has no
+	 * default ACL; with one, the new inode inherits it instead and the
+	 * umask plays no part.  Symlinks ignore it.
+	 */
+	mode_t umask;
 };
 
 /* setattr: which fields of struct imgfs_setattr to apply. */

@@ -182,6 +182,8 @@ int ext4_name_copy(char *buf, const char *name, size_t len);
 int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
 /* Point the existing entry @name of @dir at @ino (of type @mode). */
 int ext4_dir_set(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino, uint16_t mode);
+/* Take entry @name (naming @child) out of @dir; through the index when it has one. */
+int ext4_dir_remove(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t child);
 /* Directory @dir gained or lost an entry: mtime and ctime, and @subdirs links. */
 int ext4_dir_changed(struct ext4_fs *e, uint64_t dir, int subdirs);
 /* 1 if directory @dir holds nothing but "." and "..", 0 if it holds more. */
@@ -219,6 +221,26 @@ int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode);
 int ext4_setxattr(struct imgfs_fs *fs, uint64_t ino, const char *name, const void *value,
 		  size_t size, int flags);
 int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name);
+/*
+ * What a new inode takes from its directory's default ACL, in the VFS's
+ * ACL format (libext2fs writes ext4's): an access ACL unless its mode
+ * says all of it, and for a directory the default itself.
+ */
+struct ext4_acl_inherit {
+	void *access, *def;	/* NULL: none */
+	size_t access_len, def_len;
+};
+/*
+ * As the kernel's posix_acl_create for a new inode of *@mode in @dir:
+ * without a default ACL the umask clears permission bits; with one the
+ * ACL masks them instead and *@out says what the inode inherits.
+ * Symlinks take neither.  Release *@out with ext4_acl_inherit_done().
+ */
+int ext4_acl_inherit(struct ext4_fs *e, const struct ext4_inode *dir, uint16_t *mode,
+		     unsigned umask, struct ext4_acl_inherit *out);
+void ext4_acl_inherit_done(struct ext4_acl_inherit *a);
+/* Write what ext4_acl_inherit() found on new inode @ino. */
+int ext4_acl_init(struct ext4_fs *e, uint64_t ino, const struct ext4_acl_inherit *a);
 
 /* orphan.c: inodes with no links that are still referenced. */
 /* Is @ino unlinked but still open (so readable until evicted)? */
@@ -443,6 +465,18 @@ int ext4_lookup(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 /* htree.c: 1 found, 0 not there, -EAGAIN when the index is unusable (search linearly). */
 int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
 		      size_t len, uint32_t *ino);
+/* The same, and *@lblk is the leaf block that holds the name when it is found. */
+int ext4_htree_find(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
+		    size_t len, uint32_t *ino, uint64_t *lblk);
+
+/*
+ * htree-make.c: make full one-block linear directory @dir hash-indexed,
+ * its entries split over two leaves, as the kernel does before adding an
+ * entry that does not fit.  -EAGAIN when that does not apply (no
+ * dir_index, indexed, inline, longer than a block, or block 0 not laid
+ * out as a root needs): the directory then grows linearly.
+ */
+int ext4_dir_make_indexed(struct ext4_fs *e, uint64_t dir);
 
 /* xattr.c */
 /*

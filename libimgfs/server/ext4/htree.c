@@ -207,6 +207,14 @@ static int next_leaf(struct dx_walk *w)
 int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
 		      size_t len, uint32_t *ino)
 {
+	uint64_t lblk;
+
+	return ext4_htree_find(e, dir, name, len, ino, &lblk);
+}
+
+int ext4_htree_find(struct ext4_fs *e, struct ext4_inode *dir, const char *name,
+		    size_t len, uint32_t *ino, uint64_t *lblk)
+{
 	struct dx_walk w = {
 		.e = e,
 		.dir = dir,
@@ -268,6 +276,7 @@ int ext4_htree_lookup(struct ext4_fs *e, struct ext4_inode *dir, const char *nam
 		if (r < 0)
 			return r;
 		r = ext4_dirblock_find(e, dir, blk, leaf, name, len, ino);
+		*lblk = blk;
 		if (r != 0)
 			return r;
 		r = next_leaf(&w);

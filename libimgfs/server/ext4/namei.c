@@ -4,7 +4,8 @@
  * name them (link, unlink, rmdir), made as the kernel's ext4/namei.c
  * makes them.  Entries go through libext2fs: ext2fs_link keeps hash
  * indexed directories indexed and grows their tree, ext2fs_expand_dir
- * grows a linear directory, or moves an inline one out of the inode.
+ * grows a linear directory, or moves an inline one out of the inode, and
+ * a full directory of one block becomes indexed (htree-make.c).
  */
 #include "config.h"
 
@@ -126,7 +127,17 @@ int ext4_dir_add(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t ino
 		/* An indexed directory grows its tree inside ext2fs_link: full is full. */
 		err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &d);
 		if (!err && !(d.i_flags & EXT2_INDEX_FL)) {
-			err = ext2fs_expand_dir(e->fs, (ext2_ino_t)dir);
+			/*
+			 * As the kernel: a full directory of one block becomes
+			 * indexed (with dir_index), a longer one grows a block.
+			 */
+			int r = ext4_dir_make_indexed(e, dir);
+
+			if (r < 0 && r != -EAGAIN) {
+				ext4_dircache_forget(e, dir);
+				return r;
+			}
+			err = r == 0 ? 0 : ext2fs_expand_dir(e->fs, (ext2_ino_t)dir);
 			if (!err)
 				err = ext2fs_link(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)ino,
 						  file_type(mode));
@@ -466,9 +477,12 @@ static int make_node(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t
 		     uint64_t *ino)
 {
 	struct ext4_fs *e = EXT4(fs);
+	_cleanup_(ext4_acl_inherit_done) struct ext4_acl_inherit acl = { 0 };
+	struct imgfs_new_inode mi = *ni;
 	char namez[EXT2_NAME_LEN + 1];
 	struct ext4_inode din, in;
 	bool isdir = LINUX_S_ISDIR(ni->mode);
+	uint16_t mode = (uint16_t)ni->mode;
 	uint64_t old;
 	int r;
 
@@ -490,10 +504,16 @@ static int make_node(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t
 	if (isdir && ext4_dir_link_max(e, &din))
 		return -EMLINK;
 
-	r = new_inode(e, &din, ni, &in);
+	r = ext4_acl_inherit(e, &din, &mode, (unsigned)ni->umask, &acl);
 	if (r < 0)
 		return r;
-	r = init_type(e, dir, &in, ni, target, target_len);
+	mi.mode = mode;
+	r = new_inode(e, &din, &mi, &in);
+	if (r < 0)
+		return r;
+	r = init_type(e, dir, &in, &mi, target, target_len);
+	if (r == 0)
+		r = ext4_acl_init(e, in.ino, &acl);
 	if (r == 0)
 		r = ext4_dir_add(e, dir, namez, in.ino, in.raw.i_mode);
 	if (r < 0) {
@@ -596,11 +616,77 @@ int ext4_link(struct imgfs_fs *fs, uint64_t ino, uint64_t dir, const char *name,
 	return ext4_dir_changed(e, dir, 0);
 }
 
-/* Take entry @name (@child) out of @dir. */
-static int remove_entry(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t child)
+/*
+ * Take entry @name (@child) out of leaf block @lblk of @dir, as the
+ * kernel's ext4_generic_delete_entry: the entry before it in the block
+ * takes its space, or, first in the block, it keeps the space with inode
+ * 0.  -EAGAIN when it is not there.
+ */
+static int leaf_remove(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const char *name,
+		       uint64_t child)
 {
-	errcode_t err = ext2fs_unlink(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)child, 0);
+	_cleanup_free_ char *buf = malloc(e->blocksize);
+	unsigned end = e->blocksize - (e->metadata_csum ? 12 : 0);
+	size_t len = strlen(name);
+	struct ext2_dir_entry *prev = NULL;
+	blk64_t pblk = 0;
+	errcode_t err;
 
+	if (!buf)
+		return -ENOMEM;
+	err = ext2fs_bmap2(e->fs, (ext2_ino_t)dir, NULL, NULL, 0, lblk, NULL, &pblk);
+	if (!err && pblk)
+		err = ext2fs_read_dir_block4(e->fs, pblk, buf, 0, (ext2_ino_t)dir);
+	if (err || !pblk)
+		return err ? ext4_errno(err, dir, "reading a directory block") : -EAGAIN;
+	for (unsigned pos = 0; pos < end;) {
+		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(buf + pos);
+		unsigned rec = ext4_rec_len(e, get_le16(buf + pos + 4));
+
+		if (rec < 12 || pos + rec > end)
+			return -EAGAIN;
+		if (de->inode == child && (size_t)ext2fs_dirent_name_len(de) == len &&
+		    !memcmp(de->name, name, len)) {
+			if (prev)
+				ext2fs_set_rec_len(e->fs, ext4_rec_len(e, (uint16_t)prev->rec_len) + rec,
+						   prev);
+			else
+				de->inode = 0;
+			err = ext2fs_write_dir_block4(e->fs, pblk, buf, 0, (ext2_ino_t)dir);
+			return ext4_errno(err, dir, "writing a directory block");
+		}
+		prev = de;
+		pos += rec;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Take entry @name (@child) out of @dir.  In an indexed directory the
+ * index finds its leaf (ext2fs_unlink would read every block before it);
+ * otherwise, or if the leaf does not hold it, libext2fs searches.
+ */
+int ext4_dir_remove(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t child)
+{
+	struct ext4_inode in;
+	errcode_t err;
+	uint64_t lblk;
+	uint32_t found;
+	int r = ext4_inode_read(e, dir, &in);
+
+	if (r < 0)
+		return r;
+	if (is_dx(e, &in) && !(in.raw.i_flags & EXT4_INLINE_DATA_FL)) {
+		r = ext4_htree_find(e, &in, name, strlen(name), &found, &lblk);
+		if (r == 1 && found == child)
+			r = leaf_remove(e, dir, lblk, name, child);
+		else if (r >= 0)
+			r = -EAGAIN;
+		ext4_dircache_forget(e, dir);
+		if (r != -EAGAIN)
+			return r;
+	}
+	err = ext2fs_unlink(e->fs, (ext2_ino_t)dir, name, (ext2_ino_t)child, 0);
 	ext4_dircache_forget(e, dir);
 	return ext4_errno(err, dir, "removing a directory entry");
 }
@@ -648,7 +734,7 @@ int ext4_unlink(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len,
 		return r;
 	if (LINUX_S_ISDIR(in.raw.i_mode))
 		return -EISDIR;
-	r = remove_entry(e, dir, namez, child);
+	r = ext4_dir_remove(e, dir, namez, child);
 	if (r < 0)
 		return r;
 	r = ext4_dir_changed(e, dir, 0);
@@ -697,7 +783,7 @@ int ext4_rmdir(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t len, 
 		return r;
 	if (r == 0)
 		return -ENOTEMPTY;
-	r = remove_entry(e, dir, namez, child);
+	r = ext4_dir_remove(e, dir, namez, child);
 	if (r < 0)
 		return r;
 	r = ext4_dir_changed(e, dir, -1);

@@ -179,10 +179,7 @@ static int move(struct ext4_fs *e, struct end *src, struct end *dst, uint64_t *r
 		r = ext4_dir_add(e, dst->dir, dst->namez, src->in.ino, src->in.raw.i_mode);
 	if (r < 0)
 		return r;
-	r = ext4_errno(ext2fs_unlink(e->fs, (ext2_ino_t)src->dir, src->namez,
-				     (ext2_ino_t)src->in.ino, 0),
-		       src->dir, "removing a directory entry");
-	ext4_dircache_forget(e, src->dir);
+	r = ext4_dir_remove(e, src->dir, src->namez, src->in.ino);
 	if (r < 0)
 		return r;
 

@@ -231,6 +231,150 @@ int ext4_removexattr(struct imgfs_fs *fs, uint64_t ino, const char *name)
 	return touch_ctime(e, ino, -1);
 }
 
+/* ---- ACLs a new inode takes from its directory (the kernel's posix_acl_create) ---- */
+
+void ext4_acl_inherit_done(struct ext4_acl_inherit *a)
+{
+	free(a->def);
+	free(a->access);
+	*a = (struct ext4_acl_inherit){ 0 };
+}
+
+/*
+ * Mode and ACL limit each other, entry by entry: user:: by the owner
+ * bits, other:: by the other bits, and the mask (or group:: without one)
+ * by the group bits; each mode field keeps only what its entry allows.
+ * Returns 1 when the ACL says more than the mode can (named users or
+ * groups, or a mask), 0 when the mode says all of it.
+ */
+static int acl_create_masq(char *acl, size_t size, uint16_t *mode)
+{
+	unsigned m = *mode & 0777;
+	char *group_obj = NULL, *mask_obj = NULL, *g;
+	int extended = 0;
+
+	for (size_t off = 4; off < size; off += 8) {
+		char *ent = acl + off;
+		unsigned perm = get_le16(ent + 2);
+
+		switch (get_le16(ent)) {
+		case ACL_USER_OBJ:
+			perm &= (m >> 6) & 7;
+			m &= (perm << 6) | ~0700U;
+			break;
+		case ACL_OTHER:
+			perm &= m & 7;
+			m &= perm | ~07U;
+			break;
+		case ACL_GROUP_OBJ:
+			group_obj = ent;
+			continue;
+		case ACL_MASK:
+			mask_obj = ent;
+			extended = 1;
+			continue;
+		case ACL_USER:
+		case ACL_GROUP:
+			extended = 1;
+			continue;
+		default:
+			return -EINVAL;
+		}
+		put_le16(ent + 2, (uint16_t)perm);
+	}
+	g = mask_obj ? mask_obj : group_obj;
+	if (!g)
+		return -EINVAL;
+	put_le16(g + 2, (uint16_t)(get_le16(g + 2) & ((m >> 3) & 7)));
+	m &= (get_le16(g + 2) << 3) | ~070U;
+	*mode = (uint16_t)((*mode & ~0777U) | m);
+	return extended;
+}
+
+int ext4_acl_inherit(struct ext4_fs *e, const struct ext4_inode *dir, uint16_t *mode,
+		     unsigned umask, struct ext4_acl_inherit *out)
+{
+	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;
+	_cleanup_ext2_free_ void *value = NULL;
+	size_t len;
+	errcode_t err;
+	int r;
+
+	*out = (struct ext4_acl_inherit){ 0 };
+	/* A symlink's mode is always 0777: neither umask nor ACL. */
+	if (LINUX_S_ISLNK(*mode))
+		return 0;
+	if (ext2fs_has_feature_xattr(e->fs->super)) {
+		r = ext4_xattr_check(e, dir);
+		if (r < 0)
+			return r;
+		err = ext2fs_xattrs_open(e->fs, (ext2_ino_t)dir->ino, &h);
+		if (!err)
+			err = ext2fs_xattrs_read(h);
+		if (!err)
+			err = ext2fs_xattr_get(h, ACL_DEFAULT, &value, &len);
+		if (err == EINVAL)
+			return fs_corrupt("inode %llu: malformed %s", (unsigned long long)dir->ino,
+					  ACL_DEFAULT);
+		if (err && err != EXT2_ET_EA_KEY_NOT_FOUND)
+			return ext4_errno(err, dir->ino, "reading the default ACL");
+	}
+	/* No default ACL: the umask says which permission bits go. */
+	if (!value) {
+		*mode &= (uint16_t)~(umask & 0777);
+		return 0;
+	}
+	if (len < 4 || (len - 4) % 8 || get_le32(value) != ACL_VERSION)
+		return fs_corrupt("inode %llu: malformed %s", (unsigned long long)dir->ino,
+				  ACL_DEFAULT);
+	out->access = malloc(len);
+	if (!out->access)
+		return -ENOMEM;
+	memcpy(out->access, value, len);
+	r = acl_create_masq(out->access, len, mode);
+	if (r < 0) {
+		ext4_acl_inherit_done(out);
+		return fs_corrupt("inode %llu: malformed %s", (unsigned long long)dir->ino,
+				  ACL_DEFAULT);
+	}
+	/* An access ACL the mode says all of is not stored. */
+	if (r == 0) {
+		free(out->access);
+		out->access = NULL;
+	} else {
+		out->access_len = len;
+	}
+	/* A directory also keeps the default, as it is. */
+	if (LINUX_S_ISDIR(*mode)) {
+		out->def = malloc(len);
+		if (!out->def) {
+			ext4_acl_inherit_done(out);
+			return -ENOMEM;
+		}
+		memcpy(out->def, value, len);
+		out->def_len = len;
+	}
+	return 0;
+}
+
+int ext4_acl_init(struct ext4_fs *e, uint64_t ino, const struct ext4_acl_inherit *a)
+{
+	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;
+	errcode_t err;
+
+	if (!a->def && !a->access)
+		return 0;
+	err = ext2fs_xattrs_open(e->fs, (ext2_ino_t)ino, &h);
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	/* As ext4_init_acl: the default first, then the access ACL. */
+	if (!err && a->def)
+		err = ext2fs_xattr_set(h, ACL_DEFAULT, a->def, a->def_len);
+	if (!err && a->access)
+		err = ext2fs_xattr_set(h, ACL_ACCESS, a->access, a->access_len);
+	return err ? set_error(err, ino) : 0;
+}
+
 int ext4_acl_chmod(struct ext4_fs *e, uint64_t ino, uint16_t mode)
 {
 	_cleanup_(xattrs_closep) struct ext2_xattr_handle *h = NULL;

@@ -53,6 +53,14 @@ static struct imgfs_fuse *fuse_of(fuse_req_t req)
 static void init_rw(struct imgfs_fuse *f, struct fuse_conn_info *conn)
 {
 	conn->want &= ~(unsigned)(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV);
+	/*
+	 * The mode of a new inode comes unmasked, with the creator's umask
+	 * beside it (fuse_ctx): as ext4, the backend applies the umask only
+	 * when the parent has no default ACL, and otherwise the ACL masks
+	 * the mode instead.  Without it FUSE would apply the umask itself
+	 * even under a default ACL.
+	 */
+	conn->want |= conn->capable & FUSE_CAP_DONT_MASK;
 	if (f->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
 	else

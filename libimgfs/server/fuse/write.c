@@ -10,8 +10,11 @@
  * "never again" for the whole mount, and for FSYNC it would then report
  * success without asking.
  *
- * New inodes belong to the caller (fuse_req_ctx); the kernel has applied
- * the umask to their mode already (no FUSE_CAP_DONT_MASK).  Names an
+ * New inodes belong to the caller (fuse_req_ctx).  Their mode comes
+ * without the umask applied (FUSE_CAP_DONT_MASK, ops.c), and the backend
+ * applies the caller's umask or the parent's default ACL, as ext4 does.
+ * Were the capability refused, the kernel would have masked the mode
+ * already, and masking again changes nothing.  Names an
  * operation removes or replaces are handed to nodes.c, which frees an
  * inode left without links once the kernel holds no reference to it.
  * Size changes and fallocate hold the engine's lock of the inode, so they
@@ -55,6 +58,7 @@ static int do_make(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t m
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct imgfs_new_inode ni = {
 		.mode = mode, .rdev = rdev, .uid = ctx->uid, .gid = ctx->gid,
+		.umask = ctx->umask,
 	};
 	uint64_t dir = node_to_ino(fs, parent), ino = 0;
 	size_t len = strlen(name);

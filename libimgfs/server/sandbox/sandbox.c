@@ -254,18 +254,30 @@ static int lock_down(struct imgfs_seccomp *filter, struct imgfs_error *err)
 	return imgfs_seccomp_install(filter, err);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
 /*
  * Libraries that load or probe things lazily would do it inside the
  * sandbox, where open() kills: do it now.
  */
 static void preload_lazy_things(void)
 {
+	int v[512] = { 0 };
+
 	/* glibc's pthread_cancel (libfuse uses it at unmount) dlopens the
 	 * unwinder on first use. */
 	dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
 	/* glibc reads /proc/sys/vm/overcommit_memory the first time a thread
 	 * arena shrinks; with one arena there are no thread arenas. */
 	mallopt(M_ARENA_MAX, 1);
+	/* glibc's qsort asks sysinfo(2) for the memory size the first time
+	 * it sorts more than 1 KiB, and keeps the answer; the filter kills
+	 * sysinfo.  libext2fs sorts a directory leaf by hash when it splits
+	 * it (ext2fs_link growing an index). */
+	qsort(v, ARRAY_SIZE(v), sizeof(v[0]), cmp_int);
 }
 
 static sem_t sentinel_started;
