@@ -110,7 +110,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
  * The session ends (unmount): the references the kernel still held are
  * let go, so inodes unlinked while open are freed before the backend
  * closes.  imgfs_fuse_session_serve() does it too, as the server closes
- * the backend before it destroys the session.
+ * the backend before it destroys the session (and forgets it first, so
+ * this finds no backend then).
  */
 static void op_destroy(void *userdata)
 {

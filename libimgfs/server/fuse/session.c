@@ -116,9 +116,15 @@ int imgfs_fuse_session_serve(struct imgfs_fuse_session *s, struct imgfs_fs *fs)
 	r = fuse_session_loop_mt(s->f.se, cfg);
 	/* libfuse returns -errno, or a signal number when one ended the loop. */
 	r = r > 0 ? 0 : r;
-	/* Orphans are freed now: the caller closes the backend before the session. */
+	/*
+	 * Orphans are freed now: the caller closes the backend before the
+	 * session, so nothing after this (op_destroy in particular, from
+	 * fuse_session_destroy) may reach it.
+	 */
 	if (imgfs_fuse_rw(&s->f))
 		imgfs_nodes_evict_all(&s->f);
+	s->f.fs = NULL;
+	s->f.kiomap.fs = NULL;
 	fuse_loop_cfg_destroy(cfg);
 	fuse_remove_signal_handlers(s->f.se);
 	return r;
