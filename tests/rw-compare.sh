@@ -130,6 +130,38 @@ flags() {
 	done
 }
 
+# is_indexed IMG PATH: the directory carries an htree index (EXT2_INDEX_FL).
+is_indexed() {
+	_f=$(debugfs -R "stat \"/${2#/}\"" "$1" 2>/dev/null |
+		sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p' | head -n 1)
+	[ -n "$_f" ] && [ $((_f & 0x1000)) -ne 0 ]
+}
+
+# drop_indexed_dirsize OUT REF-IMG DRV-IMG: treecmp's output without the
+# size differences of directories indexed in both images.  Where an
+# indexed directory's leaves split is libext2fs's choice, not the
+# kernel's (the count of leaf blocks can differ by one); the index
+# itself is compared by the flags check, every entry by treecmp.
+# Prints what it dropped on stderr; exits 0 when nothing else is left.
+drop_indexed_dirsize() {
+	_left=0
+	while IFS= read -r _l; do
+		case "$_l" in
+		*": dirsize: "*)
+			_p=${_l%%: dirsize: *}
+			if is_indexed "$2" "$_p" && is_indexed "$3" "$_p"; then
+				echo "indexed on both sides, size not compared: $_l" >&2
+				continue
+			fi
+			_left=1 ;;
+		*" entries compared, "*) continue ;;
+		*) _left=1 ;;
+		esac
+		echo "$_l"
+	done <"$1"
+	return $_left
+}
+
 for v in $variants; do
 	line=$(echo "$all_variants" | grep "^$v:") || bail_out "unknown variant '$v'"
 	bs=$(echo "$line" | cut -d: -f2)
@@ -204,6 +236,11 @@ for v in $variants; do
 		bounded 600 "$TREECMP" --now="$now" --atime --max-diffs=60 ${TREECMP_OPTS:-} \
 			"$vdir/kro" "$vdir/dro" >"$vdir/treecmp.out" 2>&1
 		rc=$?
+		if [ $rc -eq 1 ] && drop_indexed_dirsize "$vdir/treecmp.out" "$vdir/ref.img" \
+			"$vdir/drv.img" >/dev/null 2>"$vdir/dropped"; then
+			diag_file "$vdir/dropped"
+			rc=0
+		fi
 		if [ $rc -eq 0 ]; then
 			ok "$v: the kernel sees the same tree in both images: $(tail -n 1 "$vdir/treecmp.out")"
 		else

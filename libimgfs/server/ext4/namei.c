@@ -371,6 +371,18 @@ static int map_one_block(struct ext4_fs *e, struct ext4_inode *in, blk64_t *blk)
 	return ext4_inode_write(e, in);
 }
 
+/*
+ * Whether @in's body has room for an empty system.data, as
+ * ext4_try_create_inline_dir needs; inherited ACLs may have taken it.
+ */
+static bool inline_room(struct ext4_fs *e, struct ext4_inode *in)
+{
+	size_t room = 0;
+
+	return e->inode_size > EXT2_GOOD_OLD_INODE_SIZE &&
+	       ext2fs_xattr_inode_max_size(e->fs, (ext2_ino_t)in->ino, &room) == 0;
+}
+
 static int init_dir(struct ext4_fs *e, uint64_t parent, struct ext4_inode *in)
 {
 	_cleanup_ext2_free_ char *block = NULL;
@@ -378,7 +390,7 @@ static int init_dir(struct ext4_fs *e, uint64_t parent, struct ext4_inode *in)
 	blk64_t blk;
 	int r;
 
-	if (e->inline_data) {
+	if (e->inline_data && inline_room(e, in)) {
 		/*
 		 * As the kernel: ".." in i_block's first word, then one empty
 		 * entry over the rest (inode 0, rec_len 56), and an empty
@@ -394,7 +406,14 @@ static int init_dir(struct ext4_fs *e, uint64_t parent, struct ext4_inode *in)
 		if (r < 0)
 			return r;
 		err = ext2fs_inline_data_init(e->fs, (ext2_ino_t)in->ino);
-		return ext4_errno(err, in->ino, "making an inline directory");
+		if (err != EXT2_ET_EA_NO_SPACE && err != EXT2_ET_INLINE_DATA_NO_SPACE)
+			return ext4_errno(err, in->ino, "making an inline directory");
+		/* No room for system.data after all: a directory of one block. */
+		r = ext4_inode_read(e, in->ino, in);
+		if (r < 0)
+			return r;
+		in->raw.i_flags &= ~(uint32_t)EXT4_INLINE_DATA_FL;
+		memset(in->raw.i_block, 0, sizeof(in->raw.i_block));
 	}
 	if (ext2fs_has_feature_extents(e->fs->super))
 		extent_root_init(in);
@@ -511,9 +530,16 @@ static int make_node(struct imgfs_fs *fs, uint64_t dir, const char *name, size_t
 	r = new_inode(e, &din, &mi, &in);
 	if (r < 0)
 		return r;
-	r = init_type(e, dir, &in, &mi, target, target_len);
+	/*
+	 * The inherited ACLs first, as __ext4_new_inode sets them before
+	 * ext4_init_new_dir: they may take the inode's xattr room an inline
+	 * directory would need.  They rewrite the inode: read it again.
+	 */
+	r = ext4_acl_init(e, in.ino, &acl);
 	if (r == 0)
-		r = ext4_acl_init(e, in.ino, &acl);
+		r = ext4_inode_read(e, in.ino, &in);
+	if (r == 0)
+		r = init_type(e, dir, &in, &mi, target, target_len);
 	if (r == 0)
 		r = ext4_dir_add(e, dir, namez, in.ino, in.raw.i_mode);
 	if (r < 0) {
