@@ -367,7 +367,8 @@ static int map_one_block(struct ext4_fs *e, struct ext4_inode *in, blk64_t *blk)
 	} else {
 		in->raw.i_block[0] = (uint32_t)*blk;
 	}
-	ext2fs_iblk_set(e->fs, EXT2_INODE(&in->raw), 1);
+	/* Added: inherited ACLs may already hold an xattr block. */
+	ext2fs_iblk_add_blocks(e->fs, EXT2_INODE(&in->raw), 1);
 	return ext4_inode_write(e, in);
 }
 
