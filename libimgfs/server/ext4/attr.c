@@ -57,11 +57,13 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 		raw->i_gid = (uint16_t)sa->gid;
 		raw->osd2.linux2.l_i_gid_high = (uint16_t)(sa->gid >> 16);
 	}
-	ext4_now(&now);
+	/* An atime of now is on the coarse clock, as at create (namei.c). */
+	imgfs_atime_now(&now);
 	/* A *_NOW flag may come with or without its field's flag. */
 	if (sa->valid & (IMGFS_SET_ATIME | IMGFS_SET_ATIME_NOW))
 		ext4_inode_set_time(&in, EXT4_ATIME,
 				    (sa->valid & IMGFS_SET_ATIME_NOW) ? &now : &sa->atime);
+	ext4_now(&now);
 	if (sa->valid & (IMGFS_SET_MTIME | IMGFS_SET_MTIME_NOW))
 		ext4_inode_set_time(&in, EXT4_MTIME,
 				    (sa->valid & IMGFS_SET_MTIME_NOW) ? &now : &sa->mtime);
