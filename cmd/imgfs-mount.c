@@ -77,9 +77,9 @@ static void usage(FILE *out)
 /*
  * The atime options of mount(8); true if @key is one.  As the kernel: the
  * last of noatime, relatime and strictatime wins, and atime only undoes
- * noatime.  lazytime only delays writing times in the kernel's ext4; the
- * server writes an atime to its cache of the image as it changes, so it
- * is taken and has no effect.
+ * noatime.  lazytime, which only delays writing times in the kernel's
+ * ext4, is taken and has no effect: the server writes an atime to the
+ * image as it changes.
  */
 static bool parse_atime_option(const char *key, struct mount_args *a)
 {
