@@ -25,6 +25,8 @@ struct mount_args {
 	struct imgfs_image_options img;
 	bool allow_other, noexec, foreground, debug, verbose, unshare, unmount, lazy;
 	bool no_sandbox;
+	enum imgfs_atime atime;		/* relatime unless an option says otherwise */
+	bool nodiratime;
 	uint64_t listing_memory;	/* 0: the server's default */
 };
 
@@ -50,6 +52,13 @@ static void usage(FILE *out)
 		"                     allow_other    let other users access the mount\n"
 		"                     nosuid, nodev  always in effect\n"
 		"                     noexec         do not allow executing files\n"
+		"                     relatime       update access times as the kernel does by\n"
+		"                                    default (read-write mounts; the default)\n"
+		"                     strictatime    update access times on every access\n"
+		"                     noatime        never update access times\n"
+		"                     atime          the default (relatime) unless strictatime\n"
+		"                     nodiratime, diratime  do not (do) update directories'\n"
+		"                     lazytime, nolazytime  accepted, without effect\n"
 		"                     listing_memory=SIZE  memory the server may hold for the\n"
 		"                                    listings of open directories (default 64M)\n"
 		"  -f, --foreground stay in the foreground until the filesystem is unmounted\n"
@@ -63,6 +72,32 @@ static void usage(FILE *out)
 		"  -l, --lazy       with -u: detach now, clean up when no longer busy\n"
 		"  -h, --help       show this help\n"
 		"  -V, --version    show the version\n");
+}
+
+/*
+ * The atime options of mount(8); true if @key is one.  As the kernel: the
+ * last of noatime, relatime and strictatime wins, and atime only undoes
+ * noatime.  lazytime, which only delays writing times in the kernel's
+ * ext4, is taken and has no effect: the server writes an atime to the
+ * image as it changes.
+ */
+static bool parse_atime_option(const char *key, struct mount_args *a)
+{
+	if (!strcmp(key, "atime")) {
+		if (a->atime == IMGFS_ATIME_NONE)
+			a->atime = IMGFS_ATIME_RELATIME;
+	} else if (!strcmp(key, "noatime")) {
+		a->atime = IMGFS_ATIME_NONE;
+	} else if (!strcmp(key, "relatime")) {
+		a->atime = IMGFS_ATIME_RELATIME;
+	} else if (!strcmp(key, "strictatime")) {
+		a->atime = IMGFS_ATIME_STRICT;
+	} else if (!strcmp(key, "nodiratime") || !strcmp(key, "diratime")) {
+		a->nodiratime = key[0] == 'n';
+	} else if (strcmp(key, "lazytime") && strcmp(key, "nolazytime")) {
+		return false;
+	}
+	return true;
 }
 
 static int parse_mount_option(const char *key, const char *val, void *ctx)
@@ -97,6 +132,8 @@ static int parse_mount_option(const char *key, const char *val, void *ctx)
 		a->noexec = true;
 		return 0;
 	}
+	if (!val && parse_atime_option(key, a))
+		return 0;
 	log_err("unknown mount option '%s%s%s'", key, val ? "=" : "", val ? val : "");
 	return -EINVAL;
 }
@@ -225,6 +262,7 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 			.img = img, .fuse_fd = fuse_fd, .foreground = a->foreground,
 			.debug = a->debug, .verbose = a->verbose, .no_sandbox = a->no_sandbox,
 			.listing_memory = a->listing_memory,
+			.atime = a->atime, .nodiratime = a->nodiratime,
 		}, &server, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);
@@ -243,6 +281,7 @@ static int mount_image(const struct mount_args *a, pid_t *server_pid)
 		.source = source, .target = a->target, .fuse_fd = fuse_fd,
 		.uid = getuid(), .gid = getgid(), .allow_other = a->allow_other,
 		.noexec = a->noexec, .read_only = !a->img.writable,
+		.atime = a->atime, .nodiratime = a->nodiratime,
 	}, &dev, &err);
 	if (r < 0) {
 		log_err("%s", err.msg);

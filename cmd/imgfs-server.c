@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "atime.h"
 #include "fs.h"
 #include "fuse/session.h"
 #include "sandbox/sandbox.h"
@@ -49,6 +50,8 @@ struct server_args {
 	bool foreground, debug, verbose, no_sandbox;
 	bool rw;		/* the image descriptor is open read-write: serve writes */
 	bool no_writeback_cache;	/* rw: every write goes to the server as it is made */
+	enum imgfs_atime atime;		/* rw: when READ and READDIR update atimes */
+	bool nodiratime;		/* rw: READDIR never does */
 };
 
 static void usage(FILE *out)
@@ -56,6 +59,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
 		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH] [--rw]\n"
+		"                    [--atime=relatime|strictatime|noatime] [--nodiratime]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
 		"                    [--seccomp-policy=FILE] [--no-sandbox] [--listing-memory=BYTES]\n"
 		"                    [--iomap-upsert-batch=N] [--test-iomap-backing-id=ID]\n"
@@ -77,7 +81,8 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 {
 	enum { OPT_FUSE_FD = 256, OPT_IMAGE_FD, OPT_STATUS_FD, OPT_DATA_FD, OPT_OFFSET, OPT_SIZE, OPT_FSTYPE,
 	       OPT_SOURCE, OPT_SECCOMP_POLICY, OPT_NO_SANDBOX, OPT_LISTING_MEMORY,
-	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID, OPT_RW, OPT_NO_WRITEBACK_CACHE };
+	       OPT_IOMAP_UPSERT_BATCH, OPT_TEST_IOMAP_BACKING_ID, OPT_RW, OPT_NO_WRITEBACK_CACHE,
+	       OPT_ATIME, OPT_NODIRATIME };
 	static const struct option longopts[] = {
 		{ "fuse-fd", required_argument, NULL, OPT_FUSE_FD },
 		{ "image-fd", required_argument, NULL, OPT_IMAGE_FD },
@@ -94,6 +99,8 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		{ "test-iomap-backing-id", required_argument, NULL, OPT_TEST_IOMAP_BACKING_ID },
 		{ "rw", no_argument, NULL, OPT_RW },
 		{ "no-writeback-cache", no_argument, NULL, OPT_NO_WRITEBACK_CACHE },
+		{ "atime", required_argument, NULL, OPT_ATIME },
+		{ "nodiratime", no_argument, NULL, OPT_NODIRATIME },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -120,6 +127,8 @@ static int parse_args(int argc, char **argv, struct server_args *a)
 		case OPT_NO_SANDBOX: a->no_sandbox = true; break;
 		case OPT_RW: a->rw = true; break;
 		case OPT_NO_WRITEBACK_CACHE: a->no_writeback_cache = true; break;
+		case OPT_ATIME: r = imgfs_atime_parse(optarg, &a->atime) < 0 ? -EINVAL : 0; break;
+		case OPT_NODIRATIME: a->nodiratime = true; break;
 		case OPT_LISTING_MEMORY: r = parse_u64(optarg, &a->listing_memory); break;
 		case OPT_IOMAP_UPSERT_BATCH:
 			r = parse_u64(optarg, &v) < 0 || v > 4096 ? -EINVAL : 0;
@@ -250,6 +259,8 @@ int main(int argc, char **argv)
 		.iomap_upsert_batch = a.iomap_upsert_batch,
 		.test_iomap_backing_id = a.test_iomap_backing_id,
 		.no_writeback_cache = a.no_writeback_cache,
+		.atime = a.atime,
+		.nodiratime = a.nodiratime,
 	}, &session);
 	if (r < 0)
 		return fail(a.status_fd, "cannot set up the FUSE session");

@@ -189,6 +189,20 @@ static int mount_devno(FILE *mountinfo, int id, dev_t *dev)
 	return -ENOENT;
 }
 
+/*
+ * The mount's atime flags, as mount(8) would set them.  FUSE inodes are
+ * S_NOATIME, so the kernel itself never updates an atime here: the flags
+ * say what the server does (it gets the same policy), and show it in
+ * mountinfo as the kernel's ext4 mounts show theirs.
+ */
+static unsigned atime_attrs(enum imgfs_atime atime, bool nodiratime)
+{
+	unsigned attrs = atime == IMGFS_ATIME_NONE ? MOUNT_ATTR_NOATIME :
+			 atime == IMGFS_ATIME_STRICT ? MOUNT_ATTR_STRICTATIME : MOUNT_ATTR_RELATIME;
+
+	return attrs | (nodiratime ? MOUNT_ATTR_NODIRATIME : 0);
+}
+
 int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t *dev,
 			struct imgfs_error *err)
 {
@@ -196,7 +210,8 @@ int imgfs_mount_fuse_at(const struct imgfs_mount_params *p, int target_fd, dev_t
 	_cleanup_close_ int mnt_fd = -1;
 	_cleanup_fclose_ FILE *mountinfo = NULL;
 	unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-			 (p->read_only ? MOUNT_ATTR_RDONLY : 0) | (p->noexec ? MOUNT_ATTR_NOEXEC : 0);
+			 (p->read_only ? MOUNT_ATTR_RDONLY : 0) | (p->noexec ? MOUNT_ATTR_NOEXEC : 0) |
+			 atime_attrs(p->atime, p->nodiratime);
 	char fd[16], rootmode[16], uid[16], gid[16];
 	int r, id = -1;
 

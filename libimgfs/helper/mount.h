@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "atime.h"
 #include "util.h"
 
 #define IMGFS_FSTYPE "fuse.imgfs"
@@ -19,6 +20,9 @@ struct imgfs_mount_params {
 	bool allow_other;
 	bool noexec;
 	bool read_only;
+	/* The mount's own atime flags (MOUNT_ATTR_*ATIME), shown in mountinfo. */
+	enum imgfs_atime atime;
+	bool nodiratime;
 };
 
 /* Open /dev/fuse for a new connection (close-on-exec). */

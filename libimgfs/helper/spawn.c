@@ -98,8 +98,8 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 {
 	char server[PATH_MAX], fuse_arg[32], image_arg[32], status_arg[32], data_arg[32];
 	char fstype_arg[48], offset_arg[48], size_arg[48], source_arg[PATH_MAX + 16];
-	char listing_arg[48];
-	char *argv[16];
+	char listing_arg[48], atime_arg[32];
+	char *argv[20];
 	int sv[2], argc = 0;
 	pid_t child;
 
@@ -142,6 +142,13 @@ int imgfs_spawn_server(const struct imgfs_spawn_params *p, pid_t *pid, int *stat
 			 (unsigned long long)p->listing_memory);
 		argv[argc++] = listing_arg;
 	}
+	/* Only a read-write mount writes atimes: a read-only one needs no policy. */
+	if (p->img->writable && p->atime != IMGFS_ATIME_RELATIME) {
+		snprintf(atime_arg, sizeof(atime_arg), "--atime=%s", imgfs_atime_name(p->atime));
+		argv[argc++] = atime_arg;
+	}
+	if (p->img->writable && p->nodiratime)
+		argv[argc++] = "--nodiratime";
 	argv[argc] = NULL;
 
 	child = fork();

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "atime.h"
 #include "image.h"
 #include "status.h"
 #include "util.h"
@@ -23,6 +24,8 @@ struct imgfs_spawn_params {
 	bool verbose;
 	bool no_sandbox;	/* debugging only: the server warns every time */
 	uint64_t listing_memory;	/* --listing-memory; 0: the server's default */
+	enum imgfs_atime atime;		/* --atime, for read-write images */
+	bool nodiratime;		/* --nodiratime */
 };
 
 /* Start the server; on success *@pid and *@status_fd (helper's end) are set. */

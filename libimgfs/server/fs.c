@@ -31,3 +31,27 @@ void imgfs_fs_stop_writes(struct imgfs_fs *fs)
 	log_err("%s: corruption found: no more writes to this image; unmount it and run fsck",
 		fs->img ? fs->img->path : "image");
 }
+
+void imgfs_atime_now(struct timespec *now)
+{
+	clock_gettime(CLOCK_REALTIME_COARSE, now);
+}
+
+static int timespec_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
+}
+
+bool imgfs_atime_due(enum imgfs_atime policy, const struct timespec *atime,
+		     const struct timespec *mtime, const struct timespec *ctime,
+		     const struct timespec *now)
+{
+	if (policy == IMGFS_ATIME_NONE || timespec_cmp(atime, now) == 0)
+		return false;
+	if (policy == IMGFS_ATIME_STRICT)
+		return true;
+	return timespec_cmp(mtime, atime) >= 0 || timespec_cmp(ctime, atime) >= 0 ||
+	       now->tv_sec - atime->tv_sec >= 24 * 60 * 60;
+}

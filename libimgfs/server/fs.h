@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "atime.h"
 #include "image.h"
 #include "iomap-types.h"
 #include "util.h"
@@ -212,7 +213,33 @@ struct imgfs_write_ops {
 	int (*syncfs)(struct imgfs_fs *fs);
 	/* No reference to @ino is left: free it if it has no links either. */
 	int (*evict)(struct imgfs_fs *fs, uint64_t ino);
+	/*
+	 * @ino was read (READ of a file, READDIR of a directory): set its
+	 * atime to now if imgfs_atime_due() says so under @policy, as the
+	 * kernel's touch_atime.  One inode read, and a write only when the
+	 * atime changes.  Nothing is written, and 0 returned, once writes
+	 * are stopped: as the kernel, a read never fails for its atime.
+	 */
+	int (*touch_atime)(struct imgfs_fs *fs, uint64_t ino, enum imgfs_atime policy);
 };
+
+/*
+ * The time an access sets atime to: the coarse clock (one tick of the
+ * kernel's timer), as the kernel's, so that a run of reads within one
+ * tick writes the atime once.
+ */
+void imgfs_atime_now(struct timespec *now);
+
+/*
+ * Whether an access at @now (imgfs_atime_now) updates an atime under
+ * @policy, as the kernel's atime_needs_update() and
+ * relatime_need_update(): never with noatime, nor when the atime is @now
+ * already; with strictatime always; with relatime only when atime is not
+ * after mtime or ctime, or is more than a day old.
+ */
+bool imgfs_atime_due(enum imgfs_atime policy, const struct timespec *atime,
+		     const struct timespec *mtime, const struct timespec *ctime,
+		     const struct timespec *now);
 
 struct imgfs_fs {
 	const struct imgfs_fs_ops *ops;

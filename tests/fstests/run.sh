@@ -113,11 +113,21 @@ t0=$(date +%s)
 # and the FUSE servers alike, and with them the namespace's mounts.
 # Its own /proc (--mount-proc): the helper writes the sandbox's id maps
 # under /proc/PID, and PIDs are the namespace's.
+# Its own /tmp: fstests names its scratch files /tmp/$$.*, and with PIDs
+# of a namespace of its own every concurrent run has the same ones (one
+# run's generic/003 then reported another's output).  The run's images
+# stay where they are, the run's directory bound at the same path.
 IMGFS_MOUNT_BIN=$IMGFS_MOUNT bounded "${FSTESTS_TIMEOUT:-43200}" \
 	unshare -m -p --fork --kill-child --mount-proc --propagation private sh -c '
 	mount -t overlay imgfs-fstests -o "lowerdir=$1:/usr/sbin" /usr/sbin || exit 90
-	dir=$2 bin=$3 config=$4 expunge=$5 tdir=$6 sdir=$7
-	shift 7
+	dir=$2 bin=$3 config=$4 expunge=$5 tdir=$6 sdir=$7 tt=$8
+	shift 8
+	mkdir -p "$tt/tmp" && chmod 1777 "$tt/tmp" || exit 93
+	case $tt in
+	/tmp/*) mkdir -p "$tt/tmp/${tt#/tmp/}" &&
+		mount --bind "$tt" "$tt/tmp/${tt#/tmp/}" || exit 93;;
+	esac
+	mount --rbind "$tt/tmp" /tmp || exit 93
 	cd "$dir" || exit 91
 	PATH=$bin:$PATH HOST_OPTIONS=$config ./check -E "$expunge" "$@"
 	r=$?
@@ -125,7 +135,7 @@ IMGFS_MOUNT_BIN=$IMGFS_MOUNT bounded "${FSTESTS_TIMEOUT:-43200}" \
 		if mountpoint -q "$m"; then umount "$m" || r=92; fi
 	done
 	exit $r' sh "$TEST_TMP/sbin" "$fst" "$TEST_TMP/bin" "$TEST_TMP/local.config" \
-	"$expunge" "$TEST_TMP/test" "$TEST_TMP/scratch" "$@" 2>&1 | tee "$results/check.log" | sed -u 's/^/# /'
+	"$expunge" "$TEST_TMP/test" "$TEST_TMP/scratch" "$TEST_TMP" "$@" 2>&1 | tee "$results/check.log" | sed -u 's/^/# /'
 t1=$(date +%s)
 # A FUSE server writes the last of its image as it exits.
 i=0

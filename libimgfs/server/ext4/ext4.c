@@ -155,6 +155,7 @@ const struct imgfs_write_ops ext4_write_ops = {
 	.evict = ext4_evict,
 	.fsync = ext4_fsync,
 	.syncfs = ext4_syncfs,
+	.touch_atime = ext4_touch_atime,
 };
 
 static const struct imgfs_iomap_ops ext4_iomap_ops = {

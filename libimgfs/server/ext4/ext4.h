@@ -208,6 +208,7 @@ int ext4_rename(struct imgfs_fs *fs, uint64_t olddir, const char *oldname, size_
 
 /* attr.c */
 int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *sa);
+int ext4_touch_atime(struct imgfs_fs *fs, uint64_t ino, enum imgfs_atime policy);
 /*
  * The data path's truncate(2) (engineer H3's): frees or zeroes past
  * @size and writes @in.  Under the lock.  Until it is linked in, a weak
@@ -341,6 +342,8 @@ enum ext4_time { EXT4_ATIME, EXT4_MTIME, EXT4_CTIME, EXT4_CRTIME };
 #define EXT4_TOUCH_MTIME	(1U << 1)
 #define EXT4_TOUCH_CTIME	(1U << 2)
 void ext4_now(struct timespec *ts);
+/* Decode @in's time @which (not EXT4_CRTIME), as getattr reports it. */
+struct timespec ext4_inode_get_time(const struct ext4_inode *in, enum ext4_time which);
 /* Encode @ts into @in's field @which, with nanoseconds where extra_isize has room. */
 void ext4_inode_set_time(struct ext4_inode *in, enum ext4_time which, const struct timespec *ts);
 /* Set the EXT4_TOUCH_* times of @in to now. */

@@ -152,6 +152,20 @@ static struct timespec decode_time(const struct ext4_inode *in, uint32_t lo, siz
 	return ts;
 }
 
+struct timespec ext4_inode_get_time(const struct ext4_inode *in, enum ext4_time which)
+{
+	const struct ext2_inode_large *raw = &in->raw;
+
+	switch (which) {
+	case EXT4_ATIME:
+		return decode_time(in, raw->i_atime, offsetof(struct ext2_inode_large, i_atime_extra));
+	case EXT4_MTIME:
+		return decode_time(in, raw->i_mtime, offsetof(struct ext2_inode_large, i_mtime_extra));
+	default:
+		return decode_time(in, raw->i_ctime, offsetof(struct ext2_inode_large, i_ctime_extra));
+	}
+}
+
 static uint64_t stat_blocks(const struct ext4_fs *e, const struct ext4_inode *in)
 {
 	const struct ext2_inode_large *raw = &in->raw;
@@ -203,9 +217,9 @@ int ext4_getattr(struct imgfs_fs *fs, uint64_t ino, struct stat *st)
 	st->st_blksize = e->blocksize;
 	if (LINUX_S_ISCHR(raw->i_mode) || LINUX_S_ISBLK(raw->i_mode))
 		st->st_rdev = decode_rdev(raw);
-	st->st_atim = decode_time(&in, raw->i_atime, offsetof(struct ext2_inode_large, i_atime_extra));
-	st->st_mtim = decode_time(&in, raw->i_mtime, offsetof(struct ext2_inode_large, i_mtime_extra));
-	st->st_ctim = decode_time(&in, raw->i_ctime, offsetof(struct ext2_inode_large, i_ctime_extra));
+	st->st_atim = ext4_inode_get_time(&in, EXT4_ATIME);
+	st->st_mtim = ext4_inode_get_time(&in, EXT4_MTIME);
+	st->st_ctim = ext4_inode_get_time(&in, EXT4_CTIME);
 	return 0;
 }
 

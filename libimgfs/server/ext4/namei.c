@@ -322,8 +322,14 @@ static int new_inode(struct ext4_fs *e, const struct ext4_inode *dir,
 		raw->i_extra_isize = (uint16_t)want;
 		in->extra_isize = want;
 	}
-	ext4_now(&now);
+	/*
+	 * atime on the coarse clock, as reads set it (fs.h): never after an
+	 * mtime the kernel's writeback cache sets from that clock a moment
+	 * later, so relatime updates it on the first read as ext4 would.
+	 */
+	imgfs_atime_now(&now);
 	ext4_inode_set_time(in, EXT4_ATIME, &now);
+	ext4_now(&now);
 	ext4_inode_set_time(in, EXT4_MTIME, &now);
 	ext4_inode_set_time(in, EXT4_CTIME, &now);
 	ext4_inode_set_time(in, EXT4_CRTIME, &now);

@@ -49,6 +49,13 @@ struct imgfs_fuse {
 	struct imgfs_nodes nodes;
 	/* Read-write mounts: let the kernel cache writes (FUSE_CAP_WRITEBACK_CACHE). */
 	bool writeback_cache;
+	/*
+	 * Read-write mounts: when READ and READDIR update the atime (FUSE
+	 * inodes are S_NOATIME: the kernel leaves it to us), and whether an
+	 * open drops the kernel's cache so that the read reaches us (ops.c).
+	 */
+	enum imgfs_atime atime;
+	bool nodiratime;
 };
 
 static_assert(offsetof(struct imgfs_fuse, kiomap) == 0, "kiomap first");
@@ -73,6 +80,25 @@ int imgfs_fuse_errno(struct imgfs_fuse *f, int r);
 
 /* Answer @req with the error @r < 0 (see imgfs_fuse_errno), or success for 0. */
 void imgfs_reply_err(fuse_req_t req, int r);
+
+/*
+ * Access times on read-write mounts.  FUSE inodes are S_NOATIME: the
+ * kernel never updates an atime itself, and after a READ or READDIR it
+ * asks for the attributes again (fuse_invalidate_atime).  So the READ or
+ * READDIR updates it here, before its reply, as the mount's policy says
+ * (imgfs_atime_due).  A read the kernel serves from its page cache (or a
+ * listing from its readdir cache) never reaches us: an open of an inode
+ * whose atime is due drops that cache (FOPEN_KEEP_CACHE off), so the
+ * read that follows comes here.  With relatime that is the first open
+ * after a change; with strictatime every open.
+ *
+ * Whether OPEN is answered at all (ops.c): only where atimes are kept.
+ */
+bool imgfs_fuse_atime_opens(const struct imgfs_fuse *f);
+/* Whether a read of @node (a directory if @dir) now would update its atime. */
+bool imgfs_fuse_atime_pending(struct imgfs_fuse *f, fuse_ino_t node, bool dir);
+/* @node was read (READ, or READDIR if @dir): update its atime if due. */
+void imgfs_fuse_touch_atime(struct imgfs_fuse *f, fuse_ino_t node, bool dir);
 
 /* Take @bytes from the listing budget; false (and nothing taken) if they do not fit. */
 bool imgfs_listing_charge(struct imgfs_fuse *f, size_t bytes);

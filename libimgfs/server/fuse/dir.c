@@ -151,7 +151,8 @@ void imgfs_op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi
 	atomic_fetch_add(&d->f->dirs_open, 1);
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
+	/* A listing whose atime is due must reach do_readdir (conn.h). */
+	fi->keep_cache = !imgfs_fuse_atime_pending(d->f, node, true);
 	/* An open the kernel did not take (interrupted) is never released. */
 	if (fuse_reply_open(req, fi) != 0) {
 		atomic_fetch_sub(&d->f->dirs_open, 1);
@@ -405,9 +406,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	if (r == 0)
 		r = rp.error;
 	/* Entries before an error go out now; the error comes with the next call. */
-	if (r < 0 && rp.used == 0)
+	if (r < 0 && rp.used == 0) {
 		imgfs_reply_err(req, r);
-	else if (fuse_reply_buf(req, buf, rp.used) != 0)
+		free(rp.refs);
+		return;
+	}
+	/* Before the reply, as READ's (ops.c). */
+	imgfs_fuse_touch_atime(rp.f, node, true);
+	if (fuse_reply_buf(req, buf, rp.used) != 0)
 		reply_unref(&rp);
 	free(rp.refs);
 }

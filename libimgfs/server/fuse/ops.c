@@ -94,7 +94,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * without asking us, keeps their page cache (FOPEN_KEEP_CACHE is its
 	 * no-open default) and sends no RELEASE, two round trips fewer per
 	 * small file.  The kernel itself refuses writes on a read-only mount.
-	 * A read-write mount keeps it so: its writes need no handle either.
+	 * A read-write mount keeps it so where it keeps no atimes (noatime):
+	 * its writes need no handle either.  Where it does, OPEN is answered
+	 * (conn.h: imgfs_fuse_atime_pending).
 	 *
 	 * POSIX_ACL: the kernel enforces the image's ACLs as ext4 would
 	 * (with default_permissions) and caches them, including their
@@ -211,18 +213,27 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
  * open files itself with FOPEN_KEEP_CACHE.  libfuse would answer a
  * missing handler with a successful open that drops the page cache.
  * Under fuse-iomap an open is when a file's mappings go up to the
- * kernel, so there OPEN is answered, keeping the cache all the same.
+ * kernel, so there OPEN is answered, keeping the cache all the same
+ * (the kernel then reads the device itself: no READ, no atime).
+ * A read-write mount that keeps atimes answers it too, and drops the
+ * cache when the file's atime is due, so that its next read reaches
+ * op_read (conn.h).
  */
 static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	struct imgfs_fuse *f = fuse_of(req);
 
-	if (!imgfs_kiomap_active(&f->kiomap)) {
+	if (imgfs_kiomap_active(&f->kiomap)) {
+		imgfs_kiomap_open(&f->kiomap, node);
+		fi->keep_cache = 1;
+	} else if (imgfs_fuse_atime_opens(f)) {
+		fi->fh = 0;
+		fi->keep_cache = (fi->flags & O_ACCMODE) == O_WRONLY ||
+				 !imgfs_fuse_atime_pending(f, node, false);
+	} else {
 		fuse_reply_err(req, ENOSYS);
 		return;
 	}
-	imgfs_kiomap_open(&f->kiomap, node);
-	fi->keep_cache = 1;
 	fuse_reply_open(req, fi);
 }
 
@@ -242,6 +253,8 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		imgfs_reply_err(req, r);
 		return;
 	}
+	/* Before the reply: the kernel asks for the attributes again once it has it. */
+	imgfs_fuse_touch_atime(f, node, false);
 	if (bv->count == 0) {
 		fuse_reply_buf(req, NULL, 0);	/* at or past EOF */
 		return;

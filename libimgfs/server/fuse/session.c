@@ -38,6 +38,8 @@ int imgfs_fuse_session_new(const struct imgfs_serve_options *opts,
 		.push = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.nodes = { .lock = PTHREAD_MUTEX_INITIALIZER },
 		.writeback_cache = !opts->no_writeback_cache,
+		.atime = opts->atime,
+		.nodiratime = opts->nodiratime,
 		.listing_budget = opts->listing_budget ? opts->listing_budget :
 							 IMGFS_LISTING_BUDGET_DEFAULT,
 		.kiomap = {

@@ -27,6 +27,8 @@ struct imgfs_serve_options {
 	int iomap_upsert_batch;		/* < 0: IMGFS_KIOMAP_UPSERT_BATCH; 0: none */
 	uint32_t test_iomap_backing_id;	/* test only: see struct imgfs_kiomap */
 	bool no_writeback_cache;	/* read-write mounts: no FUSE_CAP_WRITEBACK_CACHE */
+	enum imgfs_atime atime;		/* read-write mounts: see struct imgfs_fuse */
+	bool nodiratime;
 };
 
 struct imgfs_fuse_session;
