@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run the whole test suite twice: a normal build, then one with
-# AddressSanitizer and UndefinedBehaviorSanitizer (all but the container
-# runtime tests and fstests: `make check-asan`); between them, once,
+# AddressSanitizer and UndefinedBehaviorSanitizer (`make check-asan`: the
+# tests of our parsers and server paths, see ASAN_SKIP_TESTS); between
+# them, once,
 # `make check-qemu` on the normal build.  Needs the packages
 # from scripts/install-deps.sh; tests needing root, /dev/fuse or loop
 # devices skip (with the reason) when those are missing.
