@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "exclusive.h"
 
@@ -296,10 +297,22 @@ static int lock_image(const struct imgfs_image *img, struct imgfs_error *err)
 		.l_len = (off_t)img->size,
 	};
 
-	if (fcntl(img->fd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	if (errno != EAGAIN && errno != EACCES)
-		return 0;	/* locks unsupported where the image lives (ENOLCK): go on */
+	/*
+	 * umount returns before the server of the mount exits (FUSE does not
+	 * wait for it), so `umount DIR && imgfs-mount IMG DIR` would find its
+	 * lock still held for a moment: give a holder 2 s to go away.
+	 */
+	for (int tries = 0;; tries++) {
+		struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+
+		if (fcntl(img->fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES)
+			return 0;	/* locks unsupported where the image lives (ENOLCK): go on */
+		if (tries == 40)
+			break;
+		nanosleep(&pause, NULL);
+	}
 	fl.l_type = img->writable ? F_WRLCK : F_RDLCK;
 	if (fcntl(img->fd, F_OFD_GETLK, &fl) < 0)
 		fl.l_type = F_UNLCK;
