@@ -762,6 +762,13 @@ static void run_variant(const struct variant *v)
 	unlink(crash);
 }
 
+/* At any exit, failed checks included: nothing mounted or left in /tmp. */
+static void cleanup_tmpdir(void)
+{
+	run("umount %s/k %s/m-imgfs %s/m-kernel 2>/dev/null", tmpdir, tmpdir, tmpdir);
+	nftw(tmpdir, testutil_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(int argc, char **argv)
 {
 	const char *only = getenv("UNIT_EXT4_WRITE_VARIANT");
@@ -770,6 +777,7 @@ int main(int argc, char **argv)
 		skip_all("e2fsprogs not installed");
 	if (!mkdtemp(tmpdir))
 		abort();
+	atexit(cleanup_tmpdir);
 	umask(0);
 	init_values();
 	as_root = geteuid() == 0 && run("test -e /dev/loop-control") == 0;
@@ -780,8 +788,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(variants); i++)
 		if (!only || !strcmp(only, variants[i].name))
 			run_variant(&variants[i]);
-	run("umount %s/k %s/m-imgfs %s/m-kernel", tmpdir, tmpdir, tmpdir);
-	nftw(tmpdir, testutil_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	printf("1..%d\n", tap_count);
 	return tap_failed ? 1 : 0;
 }
