@@ -19,10 +19,7 @@ int ext4_setattr(struct imgfs_fs *fs, uint64_t ino, const struct imgfs_setattr *
 	int r;
 
 	EXT4_LOCK(e);
-	r = ext4_may_write(e);
-	if (r < 0)
-		return r;
-	r = ext4_inode_read(e, ino, &in);
+	r = ext4_inode_for_change(e, ino, &in);
 	if (r < 0)
 		return r;
 	raw = &in.raw;

@@ -153,6 +153,9 @@ int ext4_rw_sync(struct ext4_fs *e);
 int ext4_rw_finish(struct ext4_fs *e);
 /* 0 when a change may be made now, else -EROFS.  Call under the lock. */
 int ext4_may_write(struct ext4_fs *e);
+/* The first step of a change to inode @ino: ext4_may_write, then read @ino into @in. */
+struct ext4_inode;
+int ext4_inode_for_change(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
 extern const struct imgfs_write_ops ext4_write_ops;
 
 struct ext4_inode;

@@ -130,10 +130,7 @@ int ext4_fallocate(struct imgfs_fs *fs, uint64_t ino, int mode, uint64_t pos, ui
 	end = pos + len;
 
 	EXT4_LOCK(e);
-	r = ext4_may_write(e);
-	if (r < 0)
-		return r;
-	r = ext4_inode_read(e, ino, &in);
+	r = ext4_inode_for_change(e, ino, &in);
 	if (r < 0)
 		return r;
 	if (LINUX_S_ISDIR(in.raw.i_mode))

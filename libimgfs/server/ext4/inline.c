@@ -64,10 +64,7 @@ int ext4_write_inline(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, const voi
 	int r;
 
 	EXT4_LOCK(e);
-	r = ext4_may_write(e);
-	if (r < 0)
-		return r;
-	r = ext4_inode_read(e, ino, &in);
+	r = ext4_inode_for_change(e, ino, &in);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISREG(in.raw.i_mode) || !(in.raw.i_flags & EXT4_INLINE_DATA_FL))

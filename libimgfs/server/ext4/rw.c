@@ -161,3 +161,10 @@ int ext4_may_write(struct ext4_fs *e)
 	}
 	return 0;
 }
+
+int ext4_inode_for_change(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
+{
+	int r = ext4_may_write(e);
+
+	return r < 0 ? r : ext4_inode_read(e, ino, in);
+}

@@ -79,10 +79,7 @@ int ext4_iomap_write(struct ext4_fs *e, uint64_t ino, uint64_t pos, uint64_t len
 	int r;
 
 	EXT4_LOCK(e);
-	r = ext4_may_write(e);
-	if (r < 0)
-		return r;
-	r = ext4_inode_read(e, ino, &in);
+	r = ext4_inode_for_change(e, ino, &in);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISREG(in.raw.i_mode))
@@ -120,10 +117,7 @@ int ext4_ioend(struct imgfs_fs *fs, uint64_t ino, uint64_t pos, uint64_t len,
 	int r;
 
 	EXT4_LOCK(e);
-	r = ext4_may_write(e);
-	if (r < 0)
-		return r;
-	r = ext4_inode_read(e, ino, &in);
+	r = ext4_inode_for_change(e, ino, &in);
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISREG(in.raw.i_mode))
