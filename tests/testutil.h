@@ -3,6 +3,7 @@
 #ifndef IMGFS_TESTUTIL_H
 #define IMGFS_TESTUTIL_H
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -10,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "tap.h"
 #include "attach.h"
 #include "util.h"
 
@@ -118,6 +121,37 @@ static inline int test_open_fs(const char *path, struct imgfs_image **image,
 		*image = NULL;
 	}
 	return r;
+}
+
+/*
+ * Open the ext4 image file at @path read-write straight through the
+ * backend, as imgfs-server does with the descriptors it is given (no
+ * probe, no exclusive-use claim).  On failure nothing is left open and
+ * one diagnostic says why.
+ */
+static inline int test_open_ext4_rw(const char *path, struct imgfs_image **img,
+				    struct imgfs_fs **fs)
+{
+	struct imgfs_error err = { 0 };
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	int r;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		abort();
+	r = imgfs_image_from_fd(fd, -1, path, 0, (uint64_t)st.st_size, "ext4", true, img, &err);
+	if (r < 0) {
+		close(fd);
+		diag("%s: %s", path, err.msg);
+		return r;
+	}
+	r = imgfs_fs_open(*img, fs, &err);
+	if (r < 0) {
+		diag("%s: %s", path, err.msg);
+		imgfs_image_close(*img);
+		return r;
+	}
+	return 0;
 }
 
 /*

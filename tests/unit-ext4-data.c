@@ -223,29 +223,6 @@ static int do_fallocate(struct imgfs_fs *fs, struct model *m, int mode, uint64_t
 	return 0;
 }
 
-static int open_rw(const char *path, struct imgfs_image **img, struct imgfs_fs **fs)
-{
-	struct imgfs_error err = { 0 };
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	struct stat st;
-	int r;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		abort();
-	r = imgfs_image_from_fd(fd, -1, path, 0, (uint64_t)st.st_size, "ext4", true, img, &err);
-	if (r < 0) {
-		close(fd);
-		diag("%s", err.msg);
-		return r;
-	}
-	r = imgfs_fs_open(*img, fs, &err);
-	if (r < 0) {
-		diag("%s", err.msg);
-		imgfs_image_close(*img);
-	}
-	return r;
-}
-
 /* ---- the truth: e2fsprogs and the kernel ---- */
 
 static bool fsck_clean(const char *img, const char *what)
@@ -485,7 +462,7 @@ static void test_variant(const struct variant *v)
 		ok(0, "%s: mkfs", v->name);
 		return;
 	}
-	if (!ok(open_rw(img, &image, &fs) == 0 && fs->write_ops, "%s: opened read-write", v->name))
+	if (!ok(test_open_ext4_rw(img, &image, &fs) == 0 && fs->write_ops, "%s: opened read-write", v->name))
 		return;
 	for (int i = 0; i < NFILES; i++) {
 		files[i].name = file_names[i];
@@ -550,7 +527,7 @@ static void test_enospc(const char *mkfs, const char *name)
 
 	run("mkdir -p %s && : > %s/fill", src, src);
 	if (run("mkfs.ext4 -q -F %s -d %s %s 8M", mkfs, src, img) != 0 ||
-	    open_rw(img, &image, &fs) < 0) {
+	    test_open_ext4_rw(img, &image, &fs) < 0) {
 		ok(0, "%s: full: image", name);
 		return;
 	}
@@ -576,7 +553,7 @@ static void test_enospc(const char *mkfs, const char *name)
 	}
 	if (getenv("KEEP"))
 		run("cp %s %s.before", img, img);
-	if (open_rw(img, &image, &fs) < 0)
+	if (test_open_ext4_rw(img, &image, &fs) < 0)
 		abort();
 	r = do_truncate(fs, &m, 0);
 	is_int(r, 0, "%s: full: truncate to 0", name);

@@ -412,30 +412,6 @@ static const struct variant variants[] = {
 	{ "ext2-128", "mkfs.ext2 -q -F -I 128" },
 };
 
-static int open_rw(const char *path, struct imgfs_image **img, struct imgfs_fs **fs)
-{
-	struct imgfs_error err = { 0 };
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	struct stat st;
-	int r;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		abort();
-	r = imgfs_image_from_fd(fd, -1, path, 0, (uint64_t)st.st_size, "ext4", true, img, &err);
-	if (r < 0) {
-		close(fd);
-		diag("%s: %s", path, err.msg);
-		return r;
-	}
-	r = imgfs_fs_open(*img, fs, &err);
-	if (r < 0) {
-		diag("%s: %s", path, err.msg);
-		imgfs_image_close(*img);
-		return r;
-	}
-	return 0;
-}
-
 static void close_rw(struct imgfs_fs *fs, struct imgfs_image *img)
 {
 	imgfs_fs_close(fs);
@@ -675,7 +651,7 @@ static void run_variant(const struct variant *v)
 	}
 	if (as_root && run("mkdir -p %s && mount -o loop %s %s", kmnt, kimg, kmnt) == 0)
 		kroot = kmnt;
-	if (open_rw(img, &image, &fs) < 0 || !fs->write_ops) {
+	if (test_open_ext4_rw(img, &image, &fs) < 0 || !fs->write_ops) {
 		ok(0, "%s: read-write open", v->name);
 		return;
 	}
@@ -714,7 +690,7 @@ static void run_variant(const struct variant *v)
 
 	/* Hash-indexed: e2fsck -D indexes "big", then it grows through the index. */
 	ok(run("e2fsck -fyD %s", img) <= 1, "%s: e2fsck -D indexes big", v->name);
-	if (open_rw(img, &image, &fs) == 0) {
+	if (test_open_ext4_rw(img, &image, &fs) == 0) {
 		ok(many(fs, kroot, "big", "indexed-name", 0, 3000, false, 1) == 0 &&
 		   many(fs, kroot, "big", "indexed-name", 0, 3000, true, 2) == 0 &&
 		   check_names(fs, "big", "indexed-name", 3000, true) == 0 &&
@@ -742,7 +718,7 @@ static void run_variant(const struct variant *v)
 
 		ok(atoi(sb) == 1, "%s: the crash image has an orphan list", v->name);
 	}
-	if (open_rw(crash, &image, &fs) == 0)
+	if (test_open_ext4_rw(crash, &image, &fs) == 0)
 		close_rw(fs, image);
 	{
 		_cleanup_free_ char *sb = capture("dumpe2fs -h %s 2>/dev/null | grep -c 'orphan inode'",
