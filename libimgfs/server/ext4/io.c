@@ -492,6 +492,21 @@ static errcode_t io_direct(io_channel io, uint64_t block, int count, void *rbuf,
 	return err;
 }
 
+/* @blk's entry, most recently used now; a new one (*@fresh, bytes unset) if it had none. */
+static errcode_t bc_get(struct io_private *p, uint64_t blk, struct bentry **out, bool *fresh)
+{
+	struct bcache *c = p->cache;
+	struct bentry *e = bc_find(c, blk);
+
+	*fresh = !e;
+	if (!e)
+		return bc_new(p, blk, out);
+	lru_unlink(c, e);
+	lru_push(c, e);
+	*out = e;
+	return 0;
+}
+
 static errcode_t imgfs_io_read_blk64(io_channel io, unsigned long long block, int count,
 				     void *data)
 {
@@ -500,6 +515,7 @@ static errcode_t imgfs_io_read_blk64(io_channel io, unsigned long long block, in
 	struct bentry *e;
 	uint64_t pos;
 	errcode_t err;
+	bool fresh;
 
 	if (!c || count != 1 ||
 	    __builtin_mul_overflow((uint64_t)block, (uint64_t)io->block_size, &pos) ||
@@ -509,20 +525,16 @@ static errcode_t imgfs_io_read_blk64(io_channel io, unsigned long long block, in
 	err = bc_setup(p, (size_t)io->block_size);
 	if (err)
 		goto out;
-	e = bc_find(c, block);
-	if (!e) {
-		err = bc_new(p, block, &e);
-		if (err)
-			goto out;
+	err = bc_get(p, block, &e, &fresh);
+	if (err)
+		goto out;
+	if (fresh) {
 		err = pread_all(p, e->data, c->blocksize, pos);
 		if (err) {
 			bc_remove(c, e);
 			memset(data, 0, c->blocksize);
 			goto out;
 		}
-	} else {
-		lru_unlink(c, e);
-		lru_push(c, e);
 	}
 	memcpy(data, e->data, c->blocksize);
 out:
@@ -543,6 +555,7 @@ static errcode_t imgfs_io_write_blk64(io_channel io, unsigned long long block, i
 	struct bentry *e;
 	uint64_t pos;
 	errcode_t err;
+	bool fresh;
 
 	if (!c || count != 1)
 		return io_direct(io, block, count, NULL, data, true);
@@ -553,15 +566,9 @@ static errcode_t imgfs_io_write_blk64(io_channel io, unsigned long long block, i
 	err = bc_setup(p, (size_t)io->block_size);
 	if (err)
 		goto out;
-	e = bc_find(c, block);
-	if (!e) {
-		err = bc_new(p, block, &e);
-		if (err)
-			goto out;
-	} else {
-		lru_unlink(c, e);
-		lru_push(c, e);
-	}
+	err = bc_get(p, block, &e, &fresh);
+	if (err)
+		goto out;
 	memcpy(e->data, data, c->blocksize);
 	if (!e->dirty) {
 		e->dirty = true;
