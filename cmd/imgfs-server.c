@@ -59,7 +59,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: imgfs-server --fuse-fd=N --image-fd=N --fstype=TYPE --size=BYTES\n"
 		"                    [--offset=BYTES] [--data-fd=N] [--status-fd=N] [--source=PATH] [--rw]\n"
-		"                    [--atime=relatime|strictatime|noatime] [--nodiratime]\n"
+		"                    [--atime=relatime|strictatime|noatime] [--nodiratime] [--no-writeback-cache]\n"
 		"                    [--foreground] [--debug] [--verbose]\n"
 		"                    [--seccomp-policy=FILE] [--no-sandbox] [--listing-memory=BYTES]\n"
 		"                    [--iomap-upsert-batch=N] [--test-iomap-backing-id=ID]\n"
