@@ -77,6 +77,7 @@ static void ext4_close(struct imgfs_fs *fs)
 {
 	struct ext4_fs *e = EXT4(fs);
 
+	ext4_writeback_stop(e);	/* the last sync below writes what it left */
 	if (e->fs)
 		ext4_rw_finish(e);
 	ext4_mmp_stop(e);	/* after the last write; a no-op unless started (mmp.c) */

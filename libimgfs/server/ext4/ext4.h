@@ -15,6 +15,7 @@
  * Writing file data: alloc.c (allocation, unwritten to written),
  * write.c (the engine's write side), inline.c (inline files),
  * truncate.c (freeing blocks, truncate), falloc.c (fallocate).
+ * writeback.c: when the metadata in memory reaches the image.
  *
  * Locking: libext2fs is not thread-safe, so every op takes the fs's one
  * mutex around everything it does (EXT4_LOCK).  The mutex is recursive so
@@ -102,6 +103,7 @@ struct ext4_fs {
 	uint32_t *open_orphans;
 	size_t open_orphan_count, open_orphan_cap;
 	unsigned lock_depth;		/* EXT4_LOCK nesting, under lock */
+	struct ext4_writeback *writeback;	/* writeback.c; NULL: ops write as they end */
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -117,7 +119,10 @@ static inline struct ext4_fs *ext4_lock(struct ext4_fs *e)
 	return e;
 }
 
-/* io.c: the metadata an op left in the cache goes to the image as the op ends. */
+/*
+ * writeback.c: as the outermost op ends, the metadata it left in memory is
+ * handed to the writeback thread (or written now, without one).
+ */
 void ext4_op_end(struct ext4_fs *e);
 
 static inline void ext4_unlockp(struct ext4_fs **ep)
@@ -308,6 +313,19 @@ errcode_t imgfs_io_write_through(io_channel io, unsigned long long block, int co
 errcode_t imgfs_io_read_through(io_channel io, unsigned long long block, int count, void *data);
 /* Freed blocks: any cached copy, written or not, is dropped. */
 void imgfs_io_forget(io_channel io, unsigned long long block, unsigned long long count);
+/* The metadata cache holds blocks not yet in the image; write them (no fdatasync). */
+bool imgfs_io_has_dirty(io_channel io);
+errcode_t imgfs_io_write_dirty(io_channel io);
+
+/*
+ * writeback.c: on a read-write mount, a thread writes the metadata ops
+ * leave in memory a moment after they leave it.  Start after
+ * ext4_rw_start; stop before the unmount's last sync.  Without a start
+ * (or if the thread cannot run), each op writes its cached blocks itself.
+ */
+struct ext4_writeback;
+void ext4_writeback_start(struct ext4_fs *e);
+void ext4_writeback_stop(struct ext4_fs *e);
 
 /* super.c */
 struct imgfs_error;

@@ -19,8 +19,10 @@
  * (map.c, dir.c, inode.c, xattr.c through ext4_read_block or libext2fs)
  * goes through this io_channel, so it sees cached blocks.  The rules that
  * keep it right:
- *  - flush (io_channel_flush: fsync, fdatasync, syncfs and unmount, from
- *    ext2fs_flush2) writes every dirty block, then fdatasync()s;
+ *  - dirty blocks reach the image from writeback.c (imgfs_io_write_dirty,
+ *    a moment after an op dirtied them) and at flush (io_channel_flush:
+ *    fsync, fdatasync, syncfs and unmount, from ext2fs_flush2), which
+ *    writes every dirty block, then fdatasync()s;
  *  - file data never lives here: the engine pwrite()s it to the fd and the
  *    read path preads it, so data blocks written or read by the backend
  *    (partial-block zeroing, an inline file moving to a block, zeroout)
@@ -637,32 +639,24 @@ errcode_t imgfs_io_read_through(io_channel io, unsigned long long block, int cou
 	return io_direct(io, block, count, data, NULL, true);
 }
 
-/*
- * The end of each op (the outermost EXT4_LOCK): its metadata is written to
- * the image, as it was before the cache.  FUSE never sends us the syncfs
- * of sync(2) (the kernel sends SYNCFS to virtiofs only), so an op's
- * changes must already be in the image file when sync(2) syncs it, and
- * a server that dies loses nothing it answered.  The cache still saves
- * every read of a cached block, and every write of a block an op writes
- * more than once (a create writes its inode table block three times).
- */
-void ext4_op_end(struct ext4_fs *e)
+bool imgfs_io_has_dirty(io_channel io)
 {
-	io_channel io = e->fs ? e->fs->io : NULL;
-	struct io_private *p;
+	struct io_private *p = io->private_data;
+
+	return io->manager == &imgfs_io_struct && p->cache && p->cache->ndirty;
+}
+
+errcode_t imgfs_io_write_dirty(io_channel io)
+{
+	struct io_private *p = io->private_data;
 	errcode_t err;
 
-	if (!io || io->manager != &imgfs_io_struct)
-		return;
-	p = io->private_data;
-	if (!p->cache || !p->cache->ndirty)
-		return;
+	if (!imgfs_io_has_dirty(io))
+		return 0;
 	pthread_mutex_lock(&p->cache->lock);
 	err = bc_flush(p);
 	pthread_mutex_unlock(&p->cache->lock);
-	if (err)
-		log_err("%s: cannot write metadata: %s", e->base.img ? e->base.img->path : "ext4",
-			ext4_strerror(err));
+	return err;
 }
 
 void imgfs_io_forget(io_channel io, unsigned long long block, unsigned long long count)

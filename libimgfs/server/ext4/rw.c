@@ -102,6 +102,7 @@ int ext4_rw_start(struct ext4_fs *e, struct imgfs_error *err)
 				       strerror(-r));
 	}
 	e->base.write_ops = &ext4_write_ops;
+	ext4_writeback_start(e);
 	return 0;
 }
 
