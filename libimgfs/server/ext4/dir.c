@@ -135,6 +135,21 @@ void ext4_dircache_forget(struct ext4_fs *e, uint64_t dir)
 	}
 }
 
+void ext4_dircache_store(struct ext4_fs *e, uint64_t dir, uint64_t pblk, const void *buf)
+{
+	bool hit;
+	struct ext4_dirblock_cache *slot = dircache_slot(e, dir, pblk, &hit);
+
+	if (!slot->data)
+		slot->data = malloc(e->blocksize);
+	if (!slot->data)
+		return;
+	memcpy(slot->data, buf, e->blocksize);
+	slot->dir = dir;
+	slot->pblk = pblk;
+	slot->last_use = ++e->dircache_clock;
+}
+
 int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t pblk, void *buf)
 {
 	struct ext4_dirblock_cache *slot;
@@ -157,14 +172,7 @@ int ext4_dirblock_read(struct ext4_fs *e, uint64_t dir, uint64_t lblk, uint64_t 
 				  (unsigned long long)dir, (unsigned long long)lblk);
 	if (err)
 		return ext4_errno(err, dir, "reading a directory block");
-	if (!slot->data)
-		slot->data = malloc(e->blocksize);
-	if (slot->data) {
-		memcpy(slot->data, buf, e->blocksize);
-		slot->dir = dir;
-		slot->pblk = pblk;
-		slot->last_use = ++e->dircache_clock;
-	}
+	ext4_dircache_store(e, dir, pblk, buf);
 	return 0;
 }
 

@@ -468,6 +468,8 @@ int ext4_dirblock_walk(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
  * cache.  Every change to a directory's blocks calls it, under the lock.
  */
 void ext4_dircache_forget(struct ext4_fs *e, uint64_t dir);
+/* Block @pblk of @dir now holds @buf, as written (checksum set): cache it so. */
+void ext4_dircache_store(struct ext4_fs *e, uint64_t dir, uint64_t pblk, const void *buf);
 /* Decode a dirent's rec_len (64 KiB blocks need two more bits). */
 unsigned ext4_rec_len(const struct ext4_fs *e, uint16_t raw);
 /* Read directory block @pblk (logical @lblk of @dir), verifying its checksum. */

@@ -664,14 +664,17 @@ static int leaf_remove(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
 	struct ext2_dir_entry *prev = NULL;
 	blk64_t pblk = 0;
 	errcode_t err;
+	int r;
 
 	if (!buf)
 		return -ENOMEM;
 	err = ext2fs_bmap2(e->fs, (ext2_ino_t)dir, NULL, NULL, 0, lblk, NULL, &pblk);
-	if (!err && pblk)
-		err = ext2fs_read_dir_block4(e->fs, pblk, buf, 0, (ext2_ino_t)dir);
 	if (err || !pblk)
-		return err ? ext4_errno(err, dir, "reading a directory block") : -EAGAIN;
+		return err ? ext4_errno(err, dir, "mapping a directory block") : -EAGAIN;
+	/* The lookup before us has just read it: usually a cache hit. */
+	r = ext4_dirblock_read(e, dir, lblk, pblk, buf);
+	if (r < 0)
+		return r;
 	for (unsigned pos = 0; pos < end;) {
 		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(buf + pos);
 		unsigned rec = ext4_rec_len(e, get_le16(buf + pos + 4));
@@ -686,7 +689,13 @@ static int leaf_remove(struct ext4_fs *e, uint64_t dir, uint64_t lblk, const cha
 			else
 				de->inode = 0;
 			err = ext2fs_write_dir_block4(e->fs, pblk, buf, 0, (ext2_ino_t)dir);
-			return ext4_errno(err, dir, "writing a directory block");
+			if (err) {
+				ext4_dircache_forget(e, dir);
+				return ext4_errno(err, dir, "writing a directory block");
+			}
+			/* The checksum was set in @buf; the other blocks did not change. */
+			ext4_dircache_store(e, dir, pblk, buf);
+			return 0;
 		}
 		prev = de;
 		pos += rec;
@@ -715,7 +724,6 @@ int ext4_dir_remove(struct ext4_fs *e, uint64_t dir, const char *name, uint64_t 
 			r = leaf_remove(e, dir, lblk, name, child);
 		else if (r >= 0)
 			r = -EAGAIN;
-		ext4_dircache_forget(e, dir);
 		if (r != -EAGAIN)
 			return r;
 	}
