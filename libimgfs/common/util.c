@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -243,4 +244,31 @@ int open_regular(const char *path, int flags, bool block_ok, int *fd)
 		return -errno;
 	*fd = steal_fd(&f);
 	return 0;
+}
+
+void cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+bool cond_wait_unless_stopped(pthread_cond_t *cond, pthread_mutex_t *lock, const bool *stop,
+			      unsigned ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!*stop && pthread_cond_timedwait(cond, lock, &until) != ETIMEDOUT)
+		;
+	return *stop;
 }

@@ -7,6 +7,7 @@
 #define IMGFS_UTIL_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -127,5 +128,15 @@ int write_string_file(const char *path, const char *text);
  * -EISDIR, anything else -EINVAL, and a FIFO or a device cannot block the open.  0 or -errno.
  */
 int open_regular(const char *path, int flags, bool block_ok, int *fd);
+
+/* A condition variable whose timed waits count CLOCK_MONOTONIC time. */
+void cond_init_monotonic(pthread_cond_t *cond);
+/*
+ * For a thread that works every so often until told to stop: with @lock
+ * held, wait on @cond for @ms milliseconds, or until *@stop is set (and
+ * @cond signalled).  Returns *@stop.
+ */
+bool cond_wait_unless_stopped(pthread_cond_t *cond, pthread_mutex_t *lock, const bool *stop,
+			      unsigned ms);
 
 #endif

@@ -165,18 +165,12 @@ static void *mmp_thread(void *arg)
 	bool stop = false;
 
 	while (!stop) {
-		struct timespec until;
 		struct imgfs_error err;
 		uint32_t seq;
 		int r;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += m->interval;
 		pthread_mutex_lock(&m->lock);
-		while (!m->stop &&
-		       pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
-			;
-		stop = m->stop;
+		stop = cond_wait_unless_stopped(&m->wake, &m->lock, &m->stop, m->interval * 1000U);
 		pthread_mutex_unlock(&m->lock);
 		if (stop)
 			break;
@@ -222,7 +216,6 @@ static void mmp_freep(struct ext4_mmp **m)
 static struct ext4_mmp *mmp_new(struct ext4_fs *e, uint64_t block)
 {
 	struct ext4_mmp *m = calloc(1, sizeof(*m));
-	pthread_condattr_t attr;
 
 	if (!m)
 		return NULL;
@@ -232,10 +225,7 @@ static struct ext4_mmp *mmp_new(struct ext4_fs *e, uint64_t block)
 	m->pos = e->base.img->offset + block * m->size;
 	m->interval = MAX(1u, e->fs->super->s_mmp_update_interval);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&m->wake);
 	atomic_init(&m->lost, false);
 	/* Whole blocks: sizeof(struct mmp_struct) is 1 KiB, the smallest block. */
 	m->ours = calloc(1, m->size);

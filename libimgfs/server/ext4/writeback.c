@@ -20,9 +20,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "ext4.h"
 
@@ -84,21 +82,9 @@ void ext4_op_end(struct ext4_fs *e)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void deadline_in(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *writeback_thread(void *arg)
 {
 	struct ext4_writeback *w = arg;
-	struct timespec deadline;
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
@@ -107,10 +93,7 @@ static void *writeback_thread(void *arg)
 			continue;
 		}
 		/* Let the ops that follow dirty the same blocks first. */
-		deadline_in(&deadline, EXT4_WRITEBACK_MS);
-		while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &deadline) != ETIMEDOUT)
-			;
-		if (w->stop)
+		if (cond_wait_unless_stopped(&w->wake, &w->lock, &w->stop, EXT4_WRITEBACK_MS))
 			break;
 		/* Cleared first: an op ending during the write asks again. */
 		atomic_store(&w->pending, false);
@@ -134,16 +117,12 @@ static void writeback_free(struct ext4_writeback *w)
 void ext4_writeback_start(struct ext4_fs *e)
 {
 	struct ext4_writeback *w = calloc(1, sizeof(*w));
-	pthread_condattr_t attr;
 
 	if (!w)
 		return;		/* ops write as they end */
 	w->e = e;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_monotonic(&w->wake);
 	atomic_init(&w->pending, false);
 	if (pthread_create(&w->thread, NULL, writeback_thread, w) != 0) {
 		writeback_free(w);
