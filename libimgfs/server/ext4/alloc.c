@@ -66,25 +66,68 @@ static uint64_t extent_goal(struct ext4_fs *e, uint64_t ino, ext2_extent_handle_
 }
 
 /*
+ * The first free run of at least @n blocks at or after @goal, wrapping
+ * once to the start of the filesystem: 0 with *@start and its length
+ * (at most @max) in *@len, or -ENOSPC.  Our own, not ext2fs_new_range:
+ * that one starts over for ever when the last block of the filesystem is
+ * in use and no run is long enough (a fallocate larger than the free
+ * space never returned).
+ */
+static int find_run(struct ext4_fs *e, uint64_t goal, uint64_t n, uint64_t max,
+		    uint64_t *start, uint64_t *len)
+{
+	ext2fs_block_bitmap map = e->fs->block_map;
+	uint64_t last = e->blocks_count - 1;
+
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t pos = pass ? e->first_data_block : goal;
+		uint64_t stop = pass ? goal : last + 1;
+
+		while (pos < stop) {
+			blk64_t zero, set;
+			uint64_t lim, end;
+
+			if (ext2fs_find_first_zero_block_bitmap2(map, pos, last, &zero) != 0 ||
+			    zero >= stop)
+				break;
+			lim = MIN(zero + max - 1, last);
+			end = ext2fs_find_first_set_block_bitmap2(map, zero, lim, &set) == 0 ? set
+											 : lim + 1;
+			if (end - zero >= n) {
+				*start = zero;
+				*len = end - zero;
+				return 0;
+			}
+			pos = end;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
  * Find and claim a free run of up to @want blocks near @goal: the first
  * run at or after @goal that is long enough, asking for less each time
- * none is, so a full disk still yields its fragments.
+ * none is, so a full disk still yields its fragments.  A search that
+ * fails has looked at the whole bitmap; e->alloc_no_run remembers it, so
+ * that filling a fragmented disk does not repeat the failing searches
+ * for every run it takes.
  */
 static int claim_run(struct ext4_fs *e, uint64_t ino, uint64_t goal, uint64_t want,
 		     uint64_t *pblk, uint64_t *plen)
 {
-	errcode_t err = EXT2_ET_BLOCK_ALLOC_FAIL;
-	blk64_t start = 0, len = 0;
+	uint64_t start = 0, len = 0;
+	int r = -ENOSPC;
 
 	for (uint64_t n = want; n > 0; n /= 2) {
-		err = ext2fs_new_range(e->fs, EXT2_NEWRANGE_MIN_LENGTH, goal, n, NULL, &start, &len);
-		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
+		if (e->alloc_no_run && n >= e->alloc_no_run)
+			continue;
+		r = find_run(e, goal, n, want, &start, &len);
+		if (r == 0)
 			break;
+		e->alloc_no_run = n;
 	}
-	if (err)
-		return ext4_alloc_errno(err, ino, "allocating blocks");
-	/* new_range may return a longer run than asked for. */
-	len = MIN(len, want);
+	if (r < 0)
+		return r;
 	if (!ext4_blocks_ok(e, ino, start, len))
 		return fs_corrupt("inode %llu: the block bitmap offers blocks %llu-%llu, which hold metadata",
 				  (unsigned long long)ino, (unsigned long long)start,

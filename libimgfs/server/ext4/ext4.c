@@ -11,7 +11,7 @@
 #include "ext4.h"
 
 /* Inodes libext2fs keeps parsed (ext2fs_create_inode_cache); see ext4_open. */
-#define EXT4_ICACHE_INODES 64
+#define EXT4_ICACHE_INODES 256
 
 /*
  * The text of a libext2fs error code.  Read straight from libext2fs's own
@@ -113,16 +113,26 @@ static const struct imgfs_fs_ops ext4_ops = {
 	.getxattr = ext4_getxattr,
 };
 
+/* Blocks came free: io.c drops its copies, and alloc.c's knowledge of runs is stale. */
+static void blocks_freed(ext2_filsys fs, blk64_t blk, blk64_t num)
+{
+	struct ext4_fs *e = fs->priv_data;
+
+	imgfs_io_forget(fs->io, blk, num);
+	if (e)
+		e->alloc_no_run = 0;
+}
+
 static void block_freed(ext2_filsys fs, blk64_t blk, int inuse)
 {
 	if (inuse < 0)
-		imgfs_io_forget(fs->io, blk, 1);
+		blocks_freed(fs, blk, 1);
 }
 
 static void range_freed(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
 	if (inuse < 0)
-		imgfs_io_forget(fs->io, blk, num);
+		blocks_freed(fs, blk, num);
 }
 
 static int ext4_syncfs(struct imgfs_fs *fs)
@@ -330,18 +340,6 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 		return open_error(img, code, err);
 	}
 	/*
-	 * libext2fs caches 4 inodes, and an op reads its directory, the
-	 * child and their neighbours over and over: rm -rf read inodes 39
-	 * times a file, 5.6 of them misses (a 4 KiB block copied, a checksum
-	 * verified).  Its lookup is a linear scan, so 64, not thousands.  On
-	 * failure the library makes its default one when it needs it.
-	 */
-	if (e->fs->icache) {
-		ext2fs_free_inode_cache(e->fs->icache);
-		e->fs->icache = NULL;
-	}
-	(void)ext2fs_create_inode_cache(e->fs, EXT4_ICACHE_INODES);
-	/*
 	 * Descriptors pointing outside their group (or failing checksums) are
 	 * refused.  The check marks metadata in a block bitmap: as a tree its
 	 * size follows the (bounded) number of groups, where the default
@@ -369,10 +367,21 @@ int imgfs_ext4_open(struct imgfs_image *img, struct imgfs_fs **fsp, struct imgfs
 					       e->fs->super->s_encoding);
 	}
 	/* A freed block may become file data, which bypasses io.c's cache: drop its copy. */
+	e->fs->priv_data = e;
 	ext2fs_set_block_alloc_stats_callback(e->fs, block_freed, NULL);
 	ext2fs_set_block_alloc_stats_range_callback(e->fs, range_freed, NULL);
-	/* getattr after lookup reads the same inode twice: keep a few hundred. */
-	code = ext2fs_create_inode_cache(e->fs, 256);
+	/*
+	 * getattr after lookup reads the same inode twice, and an unlink
+	 * reads its directory and child over and over: keep a few hundred.
+	 * ext2fs_open2 has made the library's default of 4 by now (rm -rf
+	 * missed it 5.6 times a file, a 4 KiB block copied and a checksum
+	 * verified each), and creating one keeps an existing one: replace it.
+	 */
+	if (e->fs->icache) {
+		ext2fs_free_inode_cache(e->fs->icache);
+		e->fs->icache = NULL;
+	}
+	code = ext2fs_create_inode_cache(e->fs, EXT4_ICACHE_INODES);
 	if (code)
 		return imgfs_error_set(err, ENOMEM, "out of memory");
 	r = check_root(e, img, err);

@@ -104,6 +104,11 @@ struct ext4_fs {
 	size_t open_orphan_count, open_orphan_cap;
 	unsigned lock_depth;		/* EXT4_LOCK nesting, under lock */
 	struct ext4_writeback *writeback;	/* writeback.c; NULL: ops write as they end */
+	/*
+	 * alloc.c: no free run of this many blocks exists (0: not known).
+	 * Learnt from a failed search, forgotten when blocks are freed.
+	 */
+	uint64_t alloc_no_run;
 };
 
 static inline struct ext4_fs *EXT4(struct imgfs_fs *fs)
@@ -347,6 +352,8 @@ struct ext4_inode {
 
 /* Read and check inode @ino as ext4_iget() would; unused inodes are -ENOENT. */
 int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
+/* The same, checked, but also when no name refers to it any more: for freeing it. */
+int ext4_inode_read_unlinked(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
 bool ext4_ino_valid(const struct ext4_fs *e, uint64_t ino);
 uint64_t ext4_inode_size(const struct ext4_fs *e, const struct ext4_inode *in);
 /*

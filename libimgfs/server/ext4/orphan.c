@@ -118,22 +118,30 @@ static int chain_remove(struct ext4_fs *e, uint64_t ino, uint32_t next)
 int ext4_inode_free(struct ext4_fs *e, uint64_t ino)
 {
 	struct ext2_inode_large raw;
+	struct ext4_inode in;
 	struct timespec now;
 	errcode_t err;
 	bool isdir;
 	int r;
 
-	r = read_raw(e, ino, &raw);
+	r = ext4_inode_read_unlinked(e, ino, &in);
 	if (r < 0)
 		return r;
-	isdir = LINUX_S_ISDIR(raw.i_mode);
-	/* Only what has blocks: a device's or fast symlink's i_block holds no block numbers. */
-	if ((raw.i_flags & EXT4_INLINE_DATA_FL) ||
-	    ext2fs_inode_has_valid_blocks2(e->fs, EXT2_INODE(&raw))) {
-		err = ext2fs_punch(e->fs, (ext2_ino_t)ino, EXT2_INODE(&raw), NULL, 0, ~0ULL);
-		if (err)
-			return ext4_errno(err, ino, "freeing the inode's blocks");
+	isdir = LINUX_S_ISDIR(in.raw.i_mode);
+	/*
+	 * Only what has blocks: a device's or fast symlink's i_block holds
+	 * no block numbers.  ext4_free_blocks, as truncate: it knows what
+	 * libext2fs's punch cannot free (the filesystem's last block).
+	 */
+	if ((in.raw.i_flags & EXT4_INLINE_DATA_FL) ||
+	    ext2fs_inode_has_valid_blocks2(e->fs, EXT2_INODE(&in.raw))) {
+		r = ext4_free_blocks(e, &in, 0, ~0ULL);
+		if (r == 0)
+			r = ext4_inode_write(e, &in);
+		if (r < 0)
+			return r;
 	}
+	raw = in.raw;
 	/* Drops the xattr block's reference count, freeing it at zero. */
 	err = ext2fs_free_ext_attr(e->fs, (ext2_ino_t)ino, &raw);
 	if (err)
