@@ -75,6 +75,9 @@ esac
 expunge=${FSTESTS_EXPUNGE:-$expunge}
 results=${FSTESTS_RESULTS:-$top_builddir/tests/fstests-results/$RW_DRIVER}
 rm -rf "$results" && mkdir -p "$results" || bail_out "cannot create $results"
+# fstests runs some commands as other users (fsgqa, or an id-mapped root
+# in a user namespace): they must reach TEST_DIR and SCRATCH_MNT.
+chmod 755 "$TEST_TMP" || bail_out "cannot let other users into $TEST_TMP"
 for d in test scratch; do
 	mkdir -p "$TEST_TMP/$d"
 	mkfs.ext4 -q -F -L "fstests-$d" "$TEST_TMP/$d.img" 4G >/dev/null ||
