@@ -163,12 +163,10 @@ int ext4_rw_sync(struct ext4_fs *e);
 int ext4_rw_finish(struct ext4_fs *e);
 /* 0 when a change may be made now, else -EROFS.  Call under the lock. */
 int ext4_may_write(struct ext4_fs *e);
-/* The first step of a change to inode @ino: ext4_may_write, then read @ino into @in. */
 struct ext4_inode;
+/* The first step of a change to inode @ino: ext4_may_write, then read @ino into @in. */
 int ext4_inode_for_change(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in);
 extern const struct imgfs_write_ops ext4_write_ops;
-
-struct ext4_inode;
 
 /*
  * The kernel's link count rules (ext4_inc_count/ext4_dec_count): an

@@ -105,7 +105,8 @@ static int check_inode(struct ext4_fs *e, struct ext4_inode *in)
 	return 0;
 }
 
-int ext4_inode_read_unlinked(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
+/* Read @ino's bytes into @in, unchecked. */
+static int inode_read_raw(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
 {
 	errcode_t err;
 
@@ -115,24 +116,30 @@ int ext4_inode_read_unlinked(struct ext4_fs *e, uint64_t ino, struct ext4_inode 
 	in->ino = ino;
 	/* Copies min(inode size, sizeof raw) bytes; the rest stays zero. */
 	err = ext2fs_read_inode2(e->fs, (ext2_ino_t)ino, EXT2_INODE(&in->raw), sizeof(in->raw), 0);
-	if (err)
-		return ext4_errno(err, ino, "reading the inode");
-	return check_inode(e, in);
+	return ext4_errno(err, ino, "reading the inode");
+}
+
+int ext4_inode_read_unlinked(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
+{
+	int r = inode_read_raw(e, ino, in);
+
+	return r < 0 ? r : check_inode(e, in);
 }
 
 int ext4_inode_read(struct ext4_fs *e, uint64_t ino, struct ext4_inode *in)
 {
-	int r = ext4_inode_read_unlinked(e, ino, in);
+	int r = inode_read_raw(e, ino, in);
 
+	if (r < 0)
+		return r;
 	/*
 	 * A deleted or never used inode, as the kernel's iget sees it (ESTALE
-	 * there); but one this mount unlinked while it was open lives on
-	 * until evicted.
+	 * there), whatever its bytes say; but one this mount unlinked while
+	 * it was open lives on until evicted.
 	 */
-	if (r == 0 && in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO &&
-	    !ext4_orphan_is_open(e, ino))
+	if (in->raw.i_links_count == 0 && ino != EXT2_ROOT_INO && !ext4_orphan_is_open(e, ino))
 		return -ENOENT;
-	return r;
+	return check_inode(e, in);
 }
 
 /* True if the extra field at @off (4 bytes) lies inside what i_extra_isize covers. */

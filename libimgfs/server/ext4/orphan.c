@@ -141,9 +141,8 @@ int ext4_inode_free(struct ext4_fs *e, uint64_t ino)
 		if (r < 0)
 			return r;
 	}
-	raw = in.raw;
 	/* Drops the xattr block's reference count, freeing it at zero. */
-	err = ext2fs_free_ext_attr(e->fs, (ext2_ino_t)ino, &raw);
+	err = ext2fs_free_ext_attr(e->fs, (ext2_ino_t)ino, &in.raw);
 	if (err)
 		return ext4_errno(err, ino, "freeing the xattr block");
 	r = read_raw(e, ino, &raw);

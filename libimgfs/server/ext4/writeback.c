@@ -35,11 +35,10 @@ struct ext4_writeback {
 	bool stop;
 };
 
-static bool fs_dirty(struct ext4_fs *e)
+/* libext2fs holds a changed superblock, descriptors or bitmaps. */
+static bool super_dirty(const struct ext4_fs *e)
 {
-	const int dirty = EXT2_FLAG_DIRTY | EXT2_FLAG_BB_DIRTY | EXT2_FLAG_IB_DIRTY;
-
-	return (e->fs->flags & dirty) || imgfs_io_has_dirty(e->fs->io);
+	return e->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_BB_DIRTY | EXT2_FLAG_IB_DIRTY);
 }
 
 /*
@@ -53,8 +52,7 @@ static void write_dirty(struct ext4_fs *e, bool cache_only)
 
 	if (ext4_may_write(e) < 0)
 		return;
-	if (!cache_only &&
-	    (e->fs->flags & (EXT2_FLAG_DIRTY | EXT2_FLAG_BB_DIRTY | EXT2_FLAG_IB_DIRTY))) {
+	if (!cache_only && super_dirty(e)) {
 		e->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 		code = ext2fs_flush2(e->fs, EXT2_FLAG_FLUSH_NO_SYNC);
 	}
@@ -68,7 +66,7 @@ void ext4_op_end(struct ext4_fs *e)
 {
 	struct ext4_writeback *w = e->writeback;
 
-	if (!e->fs || !e->rw || !fs_dirty(e))
+	if (!e->fs || !e->rw || !(super_dirty(e) || imgfs_io_has_dirty(e->fs->io)))
 		return;
 	if (!w) {
 		/* The bitmaps and descriptors wait for fsync or the unmount then. */
